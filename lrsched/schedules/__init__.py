@@ -1,0 +1,25 @@
+"""Learning-rate and momentum schedules, each an ``optax.Schedule``."""
+
+from lrsched.schedules.budgeted import budgeted, rex
+from lrsched.schedules.cyclic import cyclic, cyclic_momentum
+from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
+from lrsched.schedules.registry import from_spec, register, registered_names
+from lrsched.schedules.sgdr import sgdr
+from lrsched.schedules.step_decay import per_epoch, step_decay
+from lrsched.schedules.wsd import wsd
+
+__all__ = [
+    "budgeted",
+    "cyclic",
+    "cyclic_momentum",
+    "from_spec",
+    "one_cycle",
+    "one_cycle_momentum",
+    "per_epoch",
+    "register",
+    "registered_names",
+    "rex",
+    "sgdr",
+    "step_decay",
+    "wsd",
+]

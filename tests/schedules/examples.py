@@ -1,0 +1,27 @@
+"""One or more instances of every schedule family, shared by the schedule tests."""
+
+import jax.numpy as jnp
+
+import lrsched
+
+LEARNING_RATES = {
+    "step_decay": lambda: lrsched.step_decay(0.1, [30, 60]),
+    "cyclic": lambda: lrsched.cyclic(0.01, 0.1, 20, 30, mode="exp_range", gamma=0.99),
+    "one_cycle": lambda: lrsched.one_cycle(100, 0.1, three_phase=True),
+    "sgdr": lambda: lrsched.sgdr(0.1, 10, 2, 1e-4),
+    "rex": lambda: lrsched.rex(0.1, 100, beta=0.9),
+    "budgeted_cosine": lambda: lrsched.budgeted("cosine", 0.1, 100, sample_every=7),
+    "budgeted_callable": lambda: lrsched.budgeted(lambda z: (1 - z) ** 2, 0.1, 100),
+    "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, decay="sqrt", end_value=1e-3),
+    "per_epoch": lambda: lrsched.per_epoch(lrsched.step_decay(0.1, [2]), 15),
+}
+
+MOMENTA = {
+    "cyclic_momentum": lambda: lrsched.cyclic_momentum(0.85, 0.95, 20, 30),
+    "one_cycle_momentum": lambda: lrsched.one_cycle_momentum(100, three_phase=True),
+}
+
+
+def evaluate(schedule, steps):
+  """The schedule on counts 0..steps-1, evaluated as one vector."""
+  return schedule(jnp.arange(steps, dtype=jnp.int32))
