@@ -98,7 +98,8 @@ def cyclic(
   amplitude = _amplitude(step_size_up, step_size_down, mode, gamma)
 
   def schedule(count: ArrayLike) -> jnp.ndarray:
-    return base_value + (max_value - base_value) * amplitude(count)
+    height = amplitude(count)
+    return _anneal.anneal(base_value, max_value, height, 1.0 - height, "linear")
 
   return schedule
 
@@ -147,6 +148,7 @@ def cyclic_momentum(
   amplitude = _amplitude(step_size_up, step_size_down, mode, gamma)
 
   def schedule(count: ArrayLike) -> jnp.ndarray:
-    return max_momentum - (max_momentum - base_momentum) * amplitude(count)
+    height = amplitude(count)
+    return _anneal.anneal(max_momentum, base_momentum, height, 1.0 - height, "linear")
 
   return schedule

@@ -11,7 +11,7 @@ LEARNING_RATES = {
     "sgdr": lambda: lrsched.sgdr(0.1, 10, 2, 1e-4),
     "rex": lambda: lrsched.rex(0.1, 100, beta=0.9),
     "budgeted_cosine": lambda: lrsched.budgeted("cosine", 0.1, 100, sample_every=7),
-    "budgeted_callable": lambda: lrsched.budgeted(lambda z: (1 - z) ** 2, 0.1, 100),
+    "budgeted_callable": lambda: lrsched.budgeted(lambda z: jnp.exp(-3.0 * z), 0.1, 100),
     "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, decay="sqrt", end_value=1e-3),
     "per_epoch": lambda: lrsched.per_epoch(lrsched.step_decay(0.1, [2]), 15),
 }
