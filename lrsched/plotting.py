@@ -1,0 +1,158 @@
+"""Plots of schedules: any set of schedules, and the gallery of every family."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+from matplotlib.figure import Figure
+
+from lrsched.schedules import from_spec
+
+ScheduleLike = optax.Schedule | Mapping[str, object]
+
+# Every family, on a 1000-step budget: (panel title, {label: lr spec}, momentum specs).
+GALLERY_STEPS = 1000
+GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
+    ("step_decay (MultiStepLR)",
+     {"boundaries 500, 750": {"name": "step_decay", "init_value": 0.1,
+                              "boundaries": [500, 750]}}, {}),
+    ("cyclic (CyclicLR)",
+     {mode: {"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 100,
+             "step_size_down": 150, "mode": mode, "gamma": 0.998}
+      for mode in ("triangular", "triangular2", "exp_range")},
+     {"momentum (triangular)": {"name": "cyclic_momentum", "base_momentum": 0.8,
+                                "max_momentum": 0.9, "step_size_up": 100,
+                                "step_size_down": 150}}),
+    ("one_cycle (OneCycleLR)",
+     {"two-phase cos": {"name": "one_cycle", "total_steps": 1000, "max_value": 0.1},
+      "three-phase linear": {"name": "one_cycle", "total_steps": 1000, "max_value": 0.1,
+                             "anneal": "linear", "three_phase": True}},
+     {"momentum (two-phase)": {"name": "one_cycle_momentum", "total_steps": 1000}}),
+    ("sgdr (CosineAnnealingWarmRestarts)",
+     {"period 200": {"name": "sgdr", "max_value": 0.1, "first_period": 200},
+      "period 50, x2": {"name": "sgdr", "max_value": 0.1, "first_period": 50,
+                        "period_mult": 2, "min_value": 0.005}}, {}),
+    ("rex",
+     {f"beta {beta}": {"name": "rex", "init_value": 0.1, "total_steps": 1000, "beta": beta}
+      for beta in (0.0, 0.5, 0.9)}, {}),
+    ("budgeted (profile x sampling every 100)",
+     {profile: {"name": "budgeted", "profile": profile, "init_value": 0.1,
+                "total_steps": 1000, "end_value": 1e-3, "sample_every": 100}
+      for profile in ("linear", "cosine", "exponential", "rex", "step")}, {}),
+    ("wsd",
+     {decay: {"name": "wsd", "peak_value": 0.1, "total_steps": 1000, "warmup_steps": 100,
+              "decay_steps": 200, "decay": decay}
+      for decay in ("linear", "cosine", "sqrt")}, {}),
+    ("optax: cosine_decay, warmup_cosine_decay",
+     {"cosine_decay": {"name": "cosine_decay", "init_value": 0.1, "decay_steps": 1000},
+      "warmup_cosine_decay": {"name": "warmup_cosine_decay", "init_value": 0.0,
+                              "peak_value": 0.1, "warmup_steps": 100,
+                              "decay_steps": 1000}}, {}),
+]
+
+
+def _values(schedule: ScheduleLike, num_steps: int, steps_per_epoch: int | None) -> np.ndarray:
+  if isinstance(schedule, Mapping):
+    schedule = from_spec(schedule, steps_per_epoch)
+  return np.asarray(schedule(jnp.arange(num_steps, dtype=jnp.int32)), np.float64)
+
+
+def _draw(ax, curves: Mapping[str, ScheduleLike], num_steps: int,
+          steps_per_epoch: int | None, **style) -> None:
+  steps = np.arange(num_steps)
+  for label, schedule in curves.items():
+    ax.plot(steps, _values(schedule, num_steps, steps_per_epoch), label=label, **style)
+
+
+def plot_schedules(
+    schedules: Mapping[str, ScheduleLike],
+    num_steps: int,
+    path: str | pathlib.Path | None = None,
+    *,
+    momentum: Mapping[str, ScheduleLike] | None = None,
+    steps_per_epoch: int | None = None,
+    log_scale: bool = False,
+    title: str | None = None,
+) -> Figure:
+  """Draws schedules (and momentum partners below them) over ``num_steps`` steps.
+
+  Args:
+    schedules: ``{label: schedule}``; a schedule may be an ``optax.Schedule`` or
+      a spec dict for :func:`lrsched.from_spec`.
+    num_steps: steps to draw, >= 1.
+    path: where to write the PNG (parent folders are created); ``None`` to only
+      return the figure (e.g. to show it in a notebook).
+    momentum: ``{label: schedule}`` drawn in a second panel.
+    steps_per_epoch: passed to :func:`lrsched.from_spec` for specs in epochs.
+    log_scale: logarithmic y axis for the learning rates.
+    title: figure title.
+
+  Returns:
+    The matplotlib ``Figure``.
+  """
+  if not schedules:
+    raise ValueError("schedules must name at least one schedule, got an empty mapping")
+  if num_steps < 1:
+    raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+  rows = 2 if momentum else 1
+  fig = Figure(figsize=(8, 3.2 * rows), layout="constrained")
+  axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+  _draw(axes[0], schedules, num_steps, steps_per_epoch)
+  axes[0].set_ylabel("learning rate")
+  if log_scale:
+    axes[0].set_yscale("log")
+  axes[0].legend(fontsize="small")
+  if momentum:
+    _draw(axes[1], momentum, num_steps, steps_per_epoch)
+    axes[1].set_ylabel("momentum")
+    axes[1].legend(fontsize="small")
+  axes[-1].set_xlabel("step")
+  if title:
+    fig.suptitle(title)
+  if path is not None:
+    _save(fig, path)
+  return fig
+
+
+def plot_gallery(path: str | pathlib.Path) -> pathlib.Path:
+  """Writes a PNG with one panel per schedule family (momentum dashed, right axis).
+
+  Args:
+    path: the PNG to write; parent folders are created.
+
+  Returns:
+    The path written.
+  """
+  cols = 2
+  rows = -(-len(GALLERY) // cols)
+  fig = Figure(figsize=(6.5 * cols, 3.0 * rows), layout="constrained")
+  axes = fig.subplots(rows, cols, squeeze=False).ravel()
+  for ax, (title, lrs, momenta) in zip(axes, GALLERY, strict=False):
+    _draw(ax, lrs, GALLERY_STEPS, None)
+    ax.set_title(title, fontsize="medium")
+    ax.set_ylabel("learning rate")
+    handles, labels = ax.get_legend_handles_labels()
+    if momenta:
+      twin = ax.twinx()
+      _draw(twin, momenta, GALLERY_STEPS, None, linestyle="--", color="gray")
+      twin.set_ylabel("momentum")
+      more_handles, more_labels = twin.get_legend_handles_labels()
+      handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, fontsize="x-small", loc="best")
+  for ax in axes[len(GALLERY):]:
+    ax.set_visible(False)
+  for ax in axes[-cols:]:
+    ax.set_xlabel("step")
+  fig.suptitle(f"lrsched schedule gallery ({GALLERY_STEPS} steps)")
+  return _save(fig, path)
+
+
+def _save(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(path, dpi=110)
+  return path

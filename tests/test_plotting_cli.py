@@ -1,0 +1,73 @@
+"""The gallery, plot_schedules and the lrsched CLI write real PNGs."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+import lrsched
+from lrsched import cli, plotting
+
+
+def assert_png(path):
+  image = imread(path)
+  assert image.shape[0] > 200 and image.shape[1] > 400
+  assert np.ptp(image[..., :3]) > 0.5  # something is drawn on the white canvas
+
+
+def test_gallery_cli_writes_png_and_says_where(tmp_path, capsys):
+  out = tmp_path / "sub" / "gallery.png"
+  assert cli.main(["gallery", "--out", str(out)]) == 0
+  assert str(out.resolve()) in capsys.readouterr().out
+  assert_png(out)
+
+
+def test_plot_schedules_draws_given_values(tmp_path):
+  fig = plotting.plot_schedules(
+      {"sgdr": lrsched.sgdr(0.1, 50), "rex": {"name": "rex", "init_value": 0.1,
+                                              "total_steps": 200}},
+      200, tmp_path / "p.png",
+      momentum={"m": {"name": "one_cycle_momentum", "total_steps": 200}},
+  )
+  assert_png(tmp_path / "p.png")
+  lr_axis, momentum_axis = fig.axes
+  sgdr_line = lr_axis.lines[0].get_ydata()
+  np.testing.assert_allclose(sgdr_line, lrsched.sgdr(0.1, 50)(np.arange(200)), rtol=1e-6)
+  assert momentum_axis.lines[0].get_ydata()[0] == pytest.approx(0.95)
+
+
+def test_plot_cli_with_momentum_epochs_and_file_spec(tmp_path, capsys):
+  spec_file = tmp_path / "spec.json"
+  spec_file.write_text(json.dumps({"name": "step_decay", "init_value": 0.1,
+                                   "boundaries": [3, 6], "unit": "epochs",
+                                   "label": "decay at 3, 6"}))
+  out = tmp_path / "plot.png"
+  code = cli.main([
+      "plot", f"@{spec_file}",
+      '{"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 1,'
+      ' "unit": "epochs"}',
+      "--momentum", '{"name": "cyclic_momentum", "step_size_up": 1, "unit": "epochs"}',
+      "--steps", "800", "--steps-per-epoch", "100", "--log", "--out", str(out),
+  ])
+  assert code == 0, capsys.readouterr().err
+  assert_png(out)
+
+
+def test_plot_cli_reports_bad_spec(tmp_path, capsys):
+  code = cli.main(["plot", '{"name": "sgdr", "max_value": 0.1, "first_period": 0}',
+                   "--steps", "10", "--out", str(tmp_path / "x.png")])
+  assert code == 2
+  assert "first_period must be an integer in [1, 2147483647], got 0" in capsys.readouterr().err
+  assert not (tmp_path / "x.png").exists()
+  assert cli.main(["plot", "{not json", "--steps", "10"]) == 2
+
+
+def test_console_script_entry_point_runs(tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "lrsched.cli", "list"], capture_output=True, text=True,
+      check=True,
+  )
+  assert "one_cycle" in result.stdout.split()
