@@ -28,7 +28,8 @@ def _parse_spec(text: str) -> tuple[str, dict]:
   try:
     spec = json.loads(text)
   except json.JSONDecodeError as error:
-    raise ValueError(f"a spec must be JSON such as '{{\"name\": \"sgdr\", ...}}': {error}") from None
+    example = '{"name": "sgdr", "max_value": 0.1, "first_period": 100}'
+    raise ValueError(f"a spec must be JSON such as '{example}': {error}") from None
   if not isinstance(spec, dict):
     raise ValueError(f"a spec must be a JSON object, got {text!r}")
   label = spec.pop("label", None)

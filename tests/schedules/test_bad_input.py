@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (a table: one bad input per line reads best)
 """Invalid arguments raise ValueError at construction, naming argument and range."""
 
 import math
