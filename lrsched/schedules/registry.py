@@ -122,7 +122,7 @@ def from_spec(spec: Mapping[str, object], steps_per_epoch: int | None = None) ->
     >>> spec = {"name": "step_decay", "init_value": 0.1, "boundaries": [2],
     ...         "unit": "epochs"}
     >>> schedule = lrsched.from_spec(spec, steps_per_epoch=100)
-    >>> print(float(schedule(199)), round(float(schedule(200)), 6))
+    >>> print(round(float(schedule(199)), 6), round(float(schedule(200)), 6))
     0.1 0.01
   """
   if not isinstance(spec, Mapping) or "name" not in spec:
