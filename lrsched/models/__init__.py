@@ -1,0 +1,34 @@
+"""Flax NNX models: :class:`WideResNet`, :class:`PreResNet` and :func:`build_model`."""
+
+from __future__ import annotations
+
+from flax import nnx
+
+from lrsched.models.resnets import Fixed, FixedLinear, PreActBlock, PreResNet, WideResNet
+
+_MODELS = {"wide_resnet": WideResNet, "preresnet": PreResNet}
+
+
+def build_model(name: str, *, seed: int = 0, **kwargs) -> nnx.Module:
+  """Builds a model by name, as configs name it.
+
+  Args:
+    name: ``"wide_resnet"`` (kwargs of :class:`WideResNet`) or ``"preresnet"``
+      (kwargs of :class:`PreResNet`).
+    seed: seeds ``nnx.Rngs`` for initialization and dropout.
+    **kwargs: the model's constructor arguments.
+
+  Returns:
+    The model, in training mode.
+
+  Example:
+    >>> model = build_model("wide_resnet", depth=10, widen_factor=1, num_classes=10)
+    >>> type(model).__name__
+    'WideResNet'
+  """
+  if name not in _MODELS:
+    raise ValueError(f"model name must be one of {sorted(_MODELS)}, got {name!r}")
+  return _MODELS[name](**kwargs, rngs=nnx.Rngs(seed))
+
+
+__all__ = ["Fixed", "FixedLinear", "PreActBlock", "PreResNet", "WideResNet", "build_model"]
