@@ -18,9 +18,13 @@ convention (PyTorch's 0.1) and epsilon 1e-5.
 ``scale_invariant=True`` builds the network the way Li & Arora (2020) train it:
 BatchNorm has no affine scale/bias (the same as freezing them at 1/0) and the last
 linear layer is a :class:`Fixed` variable kept at its random initialization, so
-the only :class:`flax.nnx.Param` s are convolution kernels, and the loss is
-invariant to scaling all of them by ``c > 0`` jointly. Optimizers built over
-``nnx.Param`` (as :mod:`lrsched.train` does) then train only the normalized weights.
+the only :class:`flax.nnx.Param` s are convolution kernels. So that *every* kernel
+feeds a normalization layer (the condition of the theory, ``../shared/reference.md``
+sec. 1), this variant also normalizes the outputs of the stem, of each block's second
+convolution and of each projection shortcut (affine-free BatchNorm before the
+residual addition). The loss is then invariant to scaling any single kernel by
+``c > 0``, not only all of them jointly. Optimizers built over ``nnx.Param`` (as
+:mod:`lrsched.train` does) train only these normalized weights.
 
 Calling conventions: ``model(x)`` takes NHWC float images; ``model.train()`` /
 ``model.eval()`` switch BatchNorm between batch statistics and running averages
@@ -79,14 +83,22 @@ class PreActBlock(nnx.Module):
     self.conv2 = _conv(out_ch, out_ch, 3, 1, rngs)
     needs_projection = stride != 1 or in_ch != out_ch
     self.shortcut = _conv(in_ch, out_ch, 1, stride, rngs) if needs_projection else None
+    # Scale-invariant variant: every kernel's output is normalized (see module doc).
+    self.norm_out = _norm(out_ch, True, rngs) if scale_invariant else None
+    self.norm_shortcut = (_norm(out_ch, True, rngs) if scale_invariant and needs_projection
+                          else None)
 
   def __call__(self, x: jax.Array) -> jax.Array:
     activated = nnx.relu(self.norm1(x))
     shortcut = x if self.shortcut is None else self.shortcut(activated)
+    if self.norm_shortcut is not None:
+      shortcut = self.norm_shortcut(shortcut)
     y = self.conv1(activated)
     if self.dropout is not None:
       y = self.dropout(y)
     y = self.conv2(nnx.relu(self.norm2(y)))
+    if self.norm_out is not None:
+      y = self.norm_out(y)
     return y + shortcut
 
 
@@ -100,6 +112,7 @@ class _PreActNet(nnx.Module):
     if not 0.0 <= dropout_rate < 1.0:
       raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     self.stem = _conv(in_channels, 16, 3, 1, rngs)
+    self.stem_norm = _norm(16, True, rngs) if scale_invariant else None
     blocks = []
     in_ch = 16
     for stage, width in enumerate(widths):
@@ -116,6 +129,8 @@ class _PreActNet(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     x = self.stem(x)
+    if self.stem_norm is not None:
+      x = self.stem_norm(x)
     for block in self.blocks:
       x = block(x)
     x = nnx.relu(self.norm(x))

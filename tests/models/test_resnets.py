@@ -66,6 +66,11 @@ def test_scale_invariant_variant_trains_only_normalized_weights(make):
   for c in (0.3, 7.0):
     scaled = jax.tree.map(lambda p, c=c: c * p, params)
     np.testing.assert_allclose(_loss(graphdef, scaled, rest, x, y), base, rtol=2e-5)
+  # ... and to scaling any single kernel (each one feeds a normalization layer).
+  leaves, treedef = jax.tree.flatten(params)
+  for i in range(len(leaves)):
+    one = jax.tree.unflatten(treedef, [5.0 * p if j == i else p for j, p in enumerate(leaves)])
+    np.testing.assert_allclose(_loss(graphdef, one, rest, x, y), base, rtol=2e-5)
   grads = jax.grad(_loss, argnums=1)(graphdef, params, rest, x, y)
   inner = sum(jnp.vdot(g, p) for g, p in zip(jax.tree.leaves(grads), jax.tree.leaves(params),
                                               strict=True))
