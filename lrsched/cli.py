@@ -1,10 +1,13 @@
 """The ``lrsched`` command line.
 
 ``lrsched gallery`` draws every schedule family; ``lrsched plot SPEC ...`` draws
-the schedules given as JSON specs (see :func:`lrsched.from_spec`), e.g.::
+the schedules given as JSON specs (see :func:`lrsched.from_spec`); ``lrsched train``
+runs a config; ``lrsched compare`` runs several and prints a table. E.g.::
 
     lrsched plot '{"name": "one_cycle", "total_steps": 1000, "max_value": 0.1}' \
         --momentum '{"name": "one_cycle_momentum", "total_steps": 1000}' --out 1cycle.png
+
+    lrsched train --config experiments/configs/ps10_step_decay.py --workdir runs/a epochs=3
 
 A spec may carry a ``"label"`` for the legend; ``@FILE`` reads a spec from a file.
 """
@@ -71,6 +74,52 @@ def _list(args: argparse.Namespace) -> None:
   print("\n".join(registered_names()))
 
 
+def _load_configs(paths: Sequence[str], overrides: Sequence[str]) -> dict:
+  from lrsched.train import load_config  # imported lazily: keeps `lrsched plot` light
+
+  return {pathlib.Path(path).stem: load_config(path, overrides) for path in paths}
+
+
+def _init_distributed(args: argparse.Namespace) -> None:
+  if args.distributed:
+    import jax
+
+    jax.distributed.initialize()  # reads the coordinator from the environment (TPU, SLURM)
+
+
+def _train(args: argparse.Namespace) -> None:
+  from lrsched.train import train
+
+  _init_distributed(args)
+  (name, config), = _load_configs([args.config], args.overrides).items()
+  workdir = args.workdir or f"runs/{name}"
+  result = train(config, workdir, resume=args.resume)
+  last = result.history[-1] if result.history else {}
+  summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
+  print(f"finished {name} in {result.workdir.resolve()}: {summary}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+  from lrsched.train.compare import compare, format_table
+
+  _init_distributed(args)
+  rows = compare(_load_configs(args.config, args.overrides), args.workdir, resume=args.resume)
+  print(format_table(rows))
+  out = pathlib.Path(args.workdir).resolve()
+  print(f"curves: {out / 'compare.png'} (per run: {out}/<run>/curves.png); "
+        f"table: {out / 'summary.json'}")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                      help="config overrides, e.g. epochs=3 model.depth=16 "
+                           "learning_rate.boundaries=[30,60]")
+  parser.add_argument("--resume", action="store_true",
+                      help="continue from the newest checkpoint in the workdir")
+  parser.add_argument("--distributed", action="store_true",
+                      help="call jax.distributed.initialize() first (multi-host)")
+
+
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(prog="lrsched", description=__doc__.splitlines()[0])
   commands = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
   plot.add_argument("--title", default=None)
   plot.set_defaults(run=_plot)
 
+  train = commands.add_parser("train", help="train a config (see experiments/configs/)")
+  train.add_argument("--config", required=True, help="config file (.py)")
+  train.add_argument("--workdir", default=None, help="run directory (default runs/<config>)")
+  _add_run_arguments(train)
+  train.set_defaults(run=_train)
+
+  comp = commands.add_parser("compare", help="train several configs, print a table")
+  comp.add_argument("--config", required=True, action="append",
+                    help="config file (.py); repeat for each run")
+  comp.add_argument("--workdir", default="runs/compare", help="parent of the run directories")
+  _add_run_arguments(comp)
+  comp.set_defaults(run=_compare)
+
   names = commands.add_parser("list", help="list the schedule names specs can use")
   names.set_defaults(run=_list)
   return parser
@@ -99,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
   try:
     args.run(args)
-  except ValueError as error:
+  except (ValueError, FileNotFoundError, FloatingPointError) as error:
     print(f"lrsched {args.command}: error: {error}", file=sys.stderr)
     return 2
   return 0

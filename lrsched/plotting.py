@@ -1,9 +1,9 @@
-"""Plots of schedules: any set of schedules, and the gallery of every family."""
+"""Plots: schedules, the gallery of every family, and training curves."""
 
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -149,6 +149,49 @@ def plot_gallery(path: str | pathlib.Path) -> pathlib.Path:
     ax.set_xlabel("step")
   fig.suptitle(f"lrsched schedule gallery ({GALLERY_STEPS} steps)")
   return _save(fig, path)
+
+
+def plot_training_curves(history: Sequence[Mapping[str, float]],
+                         path: str | pathlib.Path | None = None,
+                         runs: Mapping[str, Sequence[Mapping[str, float]]] | None = None) -> Figure:
+  """Draws per-epoch training records: losses, accuracies, learning rate, weight norm.
+
+  Args:
+    history: the records of one run (as in ``metrics.jsonl``): ``epoch`` plus any of
+      ``*_loss``, ``*_accuracy*`` (per-kind accuracies too), ``learning_rate``,
+      ``momentum``, ``weight_norm``.
+    path: where to write the PNG; ``None`` to only return the figure.
+    runs: instead of one history, ``{label: history}`` of several runs drawn in the
+      same panels (``history`` is then ignored and may be empty).
+
+  Returns:
+    The matplotlib ``Figure``.
+  """
+  runs = dict(runs) if runs else {"": history}
+  if not any(runs.values()):
+    raise ValueError("history must hold at least one epoch record")
+  panels = [("loss", lambda k: k.endswith("_loss")),
+            ("accuracy", lambda k: "_accuracy" in k),
+            ("learning rate", lambda k: k == "learning_rate"),
+            ("weight norm", lambda k: k == "weight_norm")]
+  fig = Figure(figsize=(12, 7), layout="constrained")
+  axes = fig.subplots(2, 2).ravel()
+  for ax, (ylabel, wanted) in zip(axes, panels, strict=True):
+    for run_label, records in runs.items():
+      keys = sorted({k for r in records for k in r if wanted(k)})
+      for key in keys:
+        points = [(r["epoch"], r[key]) for r in records if key in r]
+        label = f"{run_label} {key}".strip()
+        ax.plot(*zip(*points, strict=True), marker=".", label=label)
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("epoch")
+    if ylabel == "learning rate":
+      ax.set_yscale("log")
+    if ax.lines:
+      ax.legend(fontsize="x-small")
+  if path is not None:
+    _save(fig, path)
+  return fig
 
 
 def _save(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:

@@ -1,0 +1,129 @@
+"""PS10: the pattern-separation dataset of You et al. (2019), sec. 5.1, generated offline.
+
+Ten classes. Every class owns 10 *simple* patterns and 100 *complex* patterns,
+points in ``R^3`` drawn uniformly from ``[0, 1]^3`` (the paper draws them as
+colours; the expected class-conditional entropy is ``log2 10`` for the simple
+sub-dataset and ``log2 100`` for the complex one). A sample picks its class, then
+one of that class's patterns, adds a small Gaussian jitter (``jitter``, so that
+test samples are new points near the training patterns) and writes the point into
+an image that is constant over height and width:
+
+* channels 0-2 hold the point of a *simple* sample (channels 3-5 are 0),
+* channels 3-5 hold the point of a *complex* sample (channels 0-2 are 0),
+
+so the two pattern families reach the network through different channels, as in
+the paper's Fig. 8(c). Half the clean samples are simple, half complex (the
+paper's composition); classes are balanced (every class has the same number of
+samples of each kind, up to one).
+
+Noise (``noise_fraction``, 10% in the paper's Fig. 10): that fraction of the
+*training* samples are replaced by noise samples: a uniform random point of
+``[0, 1]^3`` in the simple or the complex channels (at random) with a uniformly
+random label. Nothing about them can be learned; a network fits them only by
+memorization, so the training accuracy on them measures memorization. The
+paper does not specify its noise; this is our choice. Test sets never hold noise.
+
+Every sample carries its kind (``0`` simple, ``1`` complex, ``2`` noise) so that
+accuracy is reported per kind. The patterns depend only on ``seed``: the train
+and test splits of one seed share them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lrsched.data.dataset import ArrayDataset
+
+NUM_CLASSES = 10
+SIMPLE_PER_CLASS = 10
+COMPLEX_PER_CLASS = 100
+CHANNELS = 6
+
+_SPLIT_STREAMS = {"train": 1, "test": 2}
+
+
+def _check(name: str, value, low: float, high: float | None = None, integer: bool = False):
+  bad = isinstance(value, bool) or (integer and not isinstance(value, (int, np.integer)))
+  if not bad:
+    bad = not (value >= low and (high is None or value <= high))
+  if bad:
+    allowed = f"[{low}, {high}]" if high is not None else f">= {low}"
+    kind = "an integer " if integer else ""
+    raise ValueError(f"{name} must be {kind}in {allowed}, got {value!r}")
+
+
+def ps10_patterns(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+  """The pattern points: ``simple (10, 10, 3)`` and ``complex (10, 100, 3)`` (class, index, xyz)."""
+  rng = np.random.default_rng([seed, 0])
+  simple = rng.uniform(size=(NUM_CLASSES, SIMPLE_PER_CLASS, 3))
+  complex_ = rng.uniform(size=(NUM_CLASSES, COMPLEX_PER_CLASS, 3))
+  return simple, complex_
+
+
+def make_ps10(split: str = "train", *, num_train: int = 10_000, num_test: int = 2_000,
+              noise_fraction: float = 0.0, image_size: int = 32, jitter: float = 0.01,
+              seed: int = 0) -> ArrayDataset:
+  """Generates split ``split`` of PS10 (see the module docstring for the construction).
+
+  Args:
+    split: ``"train"`` or ``"test"``.
+    num_train: training samples (noise included).
+    num_test: test samples (no noise).
+    noise_fraction: fraction of the training samples that are noise, in [0, 1).
+    image_size: height and width of the images (32 in the paper, CIFAR's size; the
+      content is constant over space, so small sizes train faster and lose nothing).
+    jitter: standard deviation of the Gaussian jitter added to each pattern point.
+    seed: seeds the patterns and the samples of both splits.
+
+  Returns:
+    An :class:`~lrsched.data.ArrayDataset` of float32 ``(N, size, size, 6)`` images with
+    ``kinds``.
+
+  Example:
+    >>> ds = make_ps10("test", num_test=100, image_size=4)
+    >>> ds.images.shape, ds.num_classes, sorted(set(ds.kinds.tolist()))
+    ((100, 4, 4, 6), 10, [0, 1])
+  """
+  if split not in _SPLIT_STREAMS:
+    raise ValueError(f"PS10 split must be one of {sorted(_SPLIT_STREAMS)}, got {split!r}")
+  _check("num_train", num_train, 1, integer=True)
+  _check("num_test", num_test, 1, integer=True)
+  _check("image_size", image_size, 1, integer=True)
+  _check("jitter", jitter, 0.0)
+  if not 0.0 <= noise_fraction < 1.0:
+    raise ValueError(f"noise_fraction must be in [0, 1), got {noise_fraction!r}")
+  simple, complex_ = ps10_patterns(seed)
+  rng = np.random.default_rng([seed, _SPLIT_STREAMS[split]])
+  n = num_train if split == "train" else num_test
+  num_noise = int(round(noise_fraction * n)) if split == "train" else 0
+  num_clean = n - num_noise
+
+  # Balanced classes and kinds: the clean samples cycle through (class, kind) pairs.
+  cells = np.arange(num_clean) % (2 * NUM_CLASSES)
+  labels, kinds = cells % NUM_CLASSES, cells // NUM_CLASSES
+  points = np.empty((num_clean, 3))
+  is_simple = kinds == 0
+  points[is_simple] = simple[labels[is_simple],
+                             rng.integers(0, SIMPLE_PER_CLASS, is_simple.sum())]
+  points[~is_simple] = complex_[labels[~is_simple],
+                                rng.integers(0, COMPLEX_PER_CLASS, (~is_simple).sum())]
+  points += rng.normal(scale=jitter, size=points.shape)
+
+  noise_points = rng.uniform(size=(num_noise, 3))
+  noise_in_complex = rng.integers(0, 2, num_noise)
+  noise_labels = rng.integers(0, NUM_CLASSES, num_noise)
+
+  vectors = np.zeros((n, CHANNELS), np.float32)
+  vectors[np.flatnonzero(is_simple), :3] = points[is_simple]
+  vectors[np.flatnonzero(~is_simple), 3:] = points[~is_simple]
+  noise_rows = np.arange(num_clean, n)
+  for offset in (0, 3):
+    rows = noise_rows[noise_in_complex == offset // 3]
+    vectors[rows, offset:offset + 3] = noise_points[noise_in_complex == offset // 3]
+  all_labels = np.concatenate([labels, noise_labels])
+  all_kinds = np.concatenate([kinds, np.full(num_noise, 2)])
+
+  order = rng.permutation(n)  # interleave kinds and classes
+  images = np.broadcast_to(vectors[order, None, None, :], (n, image_size, image_size, CHANNELS))
+  return ArrayDataset(np.ascontiguousarray(images), all_labels[order], NUM_CLASSES,
+                      all_kinds[order], name=f"ps10:{split}")

@@ -1,0 +1,24 @@
+"""Training: configs, the optimizer, sharded jitted steps, checkpoints and the loop."""
+
+from lrsched.train.checkpoints import Checkpoints
+from lrsched.train.config import Config, apply_overrides, load_config
+from lrsched.train.loop import NonFiniteLossError, RunResult, evaluate, load_data, train
+from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
+from lrsched.train.steps import TrainState, make_eval_step, make_train_step
+
+__all__ = [
+    "Checkpoints",
+    "Config",
+    "NonFiniteLossError",
+    "RunResult",
+    "TrainState",
+    "apply_overrides",
+    "evaluate",
+    "load_config",
+    "load_data",
+    "make_eval_step",
+    "make_optimizer",
+    "make_train_step",
+    "sgd_with_weight_decay",
+    "train",
+]

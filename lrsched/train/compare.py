@@ -1,0 +1,70 @@
+"""Train several configs side by side and tabulate their final metrics."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Mapping, Sequence
+
+from lrsched.plotting import plot_training_curves
+from lrsched.train.config import Config
+from lrsched.train.loop import train
+
+# (column title, metric key) in table order; missing keys are left out.
+COLUMNS = (
+    ("train loss", "train_loss"),
+    ("test acc", "test_accuracy"),
+    ("test simple", "test_accuracy_simple"),
+    ("test complex", "test_accuracy_complex"),
+    ("train simple", "train_eval_accuracy_simple"),
+    ("train complex", "train_eval_accuracy_complex"),
+    ("train noise (memorized)", "train_eval_accuracy_noise"),
+)
+
+
+def compare(configs: Mapping[str, Config], workdir: str | pathlib.Path, *,
+            resume: bool = False) -> list[dict]:
+  """Trains each config in ``workdir/<name>``; writes ``summary.json`` and ``compare.png``.
+
+  Args:
+    configs: ``{run name: config}``.
+    workdir: parent directory of the runs.
+    resume: resume runs that have checkpoints.
+
+  Returns:
+    One row per run: ``{"run": name, **final epoch record}``.
+  """
+  if not configs:
+    raise ValueError("configs must hold at least one config")
+  workdir = pathlib.Path(workdir)
+  histories = {name: train(config, workdir / name, resume=resume).history
+               for name, config in configs.items()}
+  rows = [{"run": name, **history[-1]} for name, history in histories.items()]
+  workdir.mkdir(parents=True, exist_ok=True)
+  (workdir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+  plot_training_curves([], workdir / "compare.png", runs=histories)
+  return rows
+
+
+def format_table(rows: Sequence[Mapping[str, float]]) -> str:
+  """A plain-text table of the :data:`COLUMNS` present in ``rows`` (accuracies in %)."""
+  columns = [(title, key) for title, key in COLUMNS if any(key in r for r in rows)]
+  header = ["run"] + [title for title, _ in columns]
+  lines = [header]
+  for row in rows:
+    cells = [str(row["run"])]
+    for _, key in columns:
+      value = row.get(key)
+      if value is None:
+        cells.append("-")
+      elif "accuracy" in key:
+        cells.append(f"{100 * value:.1f}")
+      else:
+        cells.append(f"{value:.4f}")
+    lines.append(cells)
+  widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+  text = ["  ".join(cell.rjust(w) if i else cell.ljust(w)
+                    for i, (cell, w) in enumerate(zip(line, widths, strict=True)))
+          for line in lines]
+  text.insert(1, "  ".join("-" * w for w in widths))
+  return "\n".join(text)

@@ -1,0 +1,165 @@
+"""Training configuration: a dataclass, Python config files and command-line overrides.
+
+A config file is a small Python file under ``experiments/configs/`` whose
+``get_config()`` returns a :class:`Config`; its docstring states the command that
+runs it and the result it should give (the big_vision convention). Overrides
+``key=value`` replace fields; dotted keys reach into the dict fields
+(``model.depth=16``, ``learning_rate.boundaries=[30,60]``); values are Python
+literals (``ast.literal_eval``) and fall back to plain strings.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib.util
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+WEIGHT_DECAY_MASKS = ("all", "kernels", "none")
+
+
+@dataclasses.dataclass
+class Config:
+  """Everything a training run needs; every field has a working default.
+
+  Attributes:
+    data: ``{"name": ..., **kwargs}`` for :func:`lrsched.data.load_dataset`
+      (e.g. ``{"name": "cifar10", "data_dir": None, "download": False}``, a
+      ``.npz`` path, or ``{"name": "ps10", "noise_fraction": 0.1}``).
+    eval_split: split evaluated after every epoch (``"test"``).
+    eval_train: also evaluate on the training split (eval mode, no augmentation);
+      this is where per-kind accuracy on noisy PS10 samples is measured.
+    train_subset: use only the first N training samples (0: all).
+    model: ``{"name": "wide_resnet" | "preresnet", **kwargs}`` for
+      :func:`lrsched.models.build_model`; ``num_classes`` and ``in_channels`` are
+      filled in from the data when absent.
+    batch_size: global batch size (all devices and hosts together).
+    epochs: number of epochs.
+    optimizer: ``"sgd"`` (momentum SGD with PyTorch-style coupled weight decay:
+      ``g + weight_decay * w`` enters the momentum buffer) or the name of any optax
+      optimizer (``"adamw"``, ``"lamb"``, ...) built with ``optimizer_kwargs``.
+    optimizer_kwargs: extra keyword arguments of the optax optimizer.
+    learning_rate: a number or a schedule spec for :func:`lrsched.from_spec`
+      (``"unit": "epochs"`` is converted with the run's steps per epoch).
+    momentum: a number or a schedule spec (``"sgd"`` only).
+    nesterov: Nesterov momentum (``"sgd"`` only).
+    weight_decay: coupled L2 weight decay (``"sgd"`` only).
+    weight_decay_mask: which parameters decay: ``"all"`` (PyTorch's default and
+      Li & Arora's setting), ``"kernels"`` (conv/linear kernels, not BatchNorm
+      scale/bias or biases) or ``"none"``.
+    full_batch: gradient descent: each step accumulates the gradient over the whole
+      training set (in chunks of ``batch_size``, weighted by size), so one epoch is
+      one step. BatchNorm uses the statistics of each chunk.
+    augment: pad-4 random crop and horizontal flip on device (training only).
+    seed: seeds the model, data order and augmentation.
+    checkpoint_every: save an orbax checkpoint every N epochs (0: never) and at the end.
+    keep_checkpoints: how many checkpoints to keep.
+    progress: show a progress bar.
+  """
+
+  data: dict[str, Any] = dataclasses.field(default_factory=lambda: {"name": "ps10"})
+  eval_split: str = "test"
+  eval_train: bool = False
+  train_subset: int = 0
+  model: dict[str, Any] = dataclasses.field(
+      default_factory=lambda: {"name": "wide_resnet", "depth": 10, "widen_factor": 1})
+  batch_size: int = 128
+  epochs: int = 10
+  optimizer: str = "sgd"
+  optimizer_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+  learning_rate: float | dict[str, Any] = 0.1
+  momentum: float | dict[str, Any] = 0.9
+  nesterov: bool = False
+  weight_decay: float = 5e-4
+  weight_decay_mask: str = "all"
+  full_batch: bool = False
+  augment: bool = True
+  seed: int = 0
+  checkpoint_every: int = 1
+  keep_checkpoints: int = 2
+  progress: bool = True
+
+  def __post_init__(self) -> None:
+    self.validate()
+
+  def validate(self) -> None:
+    """Raises ``ValueError`` naming the first invalid field."""
+    for name in ("batch_size", "epochs"):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in ("train_subset", "checkpoint_every", "keep_checkpoints"):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    for name in ("data", "model"):
+      value = getattr(self, name)
+      if not isinstance(value, Mapping) or "name" not in value:
+        raise ValueError(f"{name} must be a dict with a 'name' key, got {value!r}")
+    if self.weight_decay_mask not in WEIGHT_DECAY_MASKS:
+      raise ValueError(f"weight_decay_mask must be one of {WEIGHT_DECAY_MASKS}, "
+                       f"got {self.weight_decay_mask!r}")
+    if not self.weight_decay >= 0:
+      raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+    for name in ("learning_rate", "momentum"):
+      value = getattr(self, name)
+      if not isinstance(value, (int, float, Mapping)) or isinstance(value, bool):
+        raise ValueError(f"{name} must be a number or a schedule spec dict, got {value!r}")
+
+  def to_dict(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+
+def _parse_value(text: str) -> Any:
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
+def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
+  """Returns a copy of ``config`` with ``key=value`` overrides applied.
+
+  Example:
+    >>> config = apply_overrides(Config(), ["epochs=3", "model.depth=16"])
+    >>> config.epochs, config.model["depth"]
+    (3, 16)
+  """
+  values = config.to_dict()
+  fields = {f.name for f in dataclasses.fields(Config)}
+  for item in overrides:
+    key, sep, text = item.partition("=")
+    if not sep:
+      raise ValueError(f"an override must look like key=value, got {item!r}")
+    path = key.strip().split(".")
+    if path[0] not in fields:
+      raise ValueError(f"unknown config field {path[0]!r} in override {item!r}; "
+                       f"fields: {sorted(fields)}")
+    target = values
+    for part in path[:-1]:
+      if not isinstance(target.get(part), dict):
+        target[part] = {} if target.get(part) is None else target[part]
+        if not isinstance(target[part], dict):
+          raise ValueError(f"cannot set {key!r}: {part!r} is not a dict")
+      target = target[part]
+    target[path[-1]] = _parse_value(text.strip())
+  return Config(**values)
+
+
+def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> Config:
+  """Loads ``get_config()`` from a Python config file and applies overrides."""
+  path = pathlib.Path(path)
+  if not path.is_file():
+    raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+  spec = importlib.util.spec_from_file_location(f"_lrsched_config_{path.stem}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not hasattr(module, "get_config"):
+    raise ValueError(f"config file {str(path)!r} must define get_config()")
+  config = module.get_config()
+  if not isinstance(config, Config):
+    raise ValueError(f"get_config() in {str(path)!r} must return lrsched.train.Config, "
+                     f"got {type(config).__name__}")
+  return apply_overrides(config, overrides)

@@ -1,0 +1,269 @@
+"""The training loop: epochs of jitted steps, evaluation, metrics, checkpoints.
+
+A run directory holds ``config.json``, ``metrics.jsonl`` (one JSON record per
+epoch), ``curves.png`` and ``checkpoints/``. ``train(config, workdir, resume=True)``
+continues from the newest checkpoint and ends with the same parameters as an
+uninterrupted run: the data order is a function of ``(seed, epoch)``, the
+augmentation key of the step, and dropout keys live in the checkpointed state.
+
+A non-finite training loss or gradient norm stops the run with :class:`NonFiniteLossError` naming
+the step; no checkpoint is written after it, so the last good one stays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import pathlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jax
+import numpy as np
+import optax
+from flax import nnx
+from tqdm.auto import tqdm
+
+from lrsched import data as datalib
+from lrsched.models import build_model
+from lrsched.plotting import plot_training_curves
+from lrsched.train import steps as stepslib
+from lrsched.train.checkpoints import Checkpoints
+from lrsched.train.config import Config
+from lrsched.train.optimizer import make_optimizer
+
+
+class NonFiniteLossError(FloatingPointError):
+  """The training loss or gradient became NaN or infinite.
+
+  Attributes:
+    step: the 0-based global step whose loss was not finite.
+    epoch: the 1-based epoch it belongs to.
+    checkpoint_epoch: the epoch of the last good checkpoint (None if none).
+  """
+
+  def __init__(self, step: int, epoch: int, what: str, checkpoint_epoch: int | None):
+    self.step, self.epoch, self.checkpoint_epoch = step, epoch, checkpoint_epoch
+    kept = ("no checkpoint was written yet" if checkpoint_epoch is None
+            else f"the last good checkpoint is epoch {checkpoint_epoch}")
+    super().__init__(f"{what} at step {step} (epoch {epoch}); stopped, {kept}. "
+                     f"Lower the learning rate or check the data.")
+
+
+@dataclasses.dataclass
+class RunResult:
+  """What :func:`train` returns.
+
+  Attributes:
+    workdir: the run directory.
+    history: the per-epoch metric records (also in ``metrics.jsonl``).
+    state: the final :class:`~lrsched.train.steps.TrainState`.
+    model: the trained model (eval mode), e.g. for :mod:`lrsched.hessian`.
+  """
+
+  workdir: pathlib.Path
+  history: list[dict[str, Any]]
+  state: stepslib.TrainState
+  model: nnx.Module
+
+
+def load_data(config: Config) -> tuple[datalib.ArrayDataset, datalib.ArrayDataset]:
+  """The training and evaluation datasets of ``config``."""
+  kwargs = dict(config.data)
+  name = kwargs.pop("name")
+  train = datalib.load_dataset(name, "train", **kwargs)
+  if config.train_subset:
+    train = train.subset(config.train_subset)
+  return train, datalib.load_dataset(name, config.eval_split, **kwargs)
+
+
+def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
+  """The model of ``config``, with ``num_classes``/``in_channels`` taken from the data."""
+  kwargs = dict(config.model)
+  name = kwargs.pop("name")
+  kwargs.setdefault("num_classes", train.num_classes)
+  kwargs.setdefault("in_channels", train.images.shape[-1])
+  return build_model(name, seed=config.seed, **kwargs)
+
+
+def _eval_batches(dataset: datalib.ArrayDataset, batch_size: int) -> Iterator[dict]:
+  """Global eval batches padded to a multiple of the device count; this process's rows."""
+  devices, processes = jax.device_count(), jax.process_count()
+  for batch in datalib.iterate_batches(dataset, batch_size, shuffle=False, drop_remainder=False):
+    n = len(batch["label"])
+    padded = -(-n // devices) * devices
+    batch = {k: np.concatenate([v, np.zeros((padded - n, *v.shape[1:]), v.dtype)])
+             for k, v in batch.items()}
+    batch["weight"] = (np.arange(padded) < n).astype(np.float32)
+    rows = padded // processes
+    start = jax.process_index() * rows
+    yield {k: v[start:start + rows] for k, v in batch.items()}
+
+
+def evaluate(eval_step, state: stepslib.TrainState, dataset: datalib.ArrayDataset,
+             batch_size: int, mesh) -> dict[str, float]:
+  """Loss and accuracy over a whole dataset (and per kind when it has kinds)."""
+  totals: dict[str, np.ndarray] = {}
+  for batch in _eval_batches(dataset, batch_size):
+    sums = eval_step(state.params, state.model_state, stepslib.shard_batch(mesh, batch))
+    for key, value in sums.items():
+      totals[key] = totals.get(key, 0) + np.asarray(value, np.float64)
+  result = {"loss": float(totals["loss"] / totals["count"]),
+            "accuracy": float(totals["correct"] / totals["count"])}
+  if dataset.kinds is not None:
+    for index, name in enumerate(datalib.KIND_NAMES):
+      count = totals["kind_count"][index]
+      if count:
+        result[f"accuracy_{name}"] = float(totals["kind_correct"][index] / count)
+  return result
+
+
+def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
+  values = getattr(state.opt_state, "hyperparams", {})
+  return {k: float(values[k]) for k in ("learning_rate", "momentum") if k in values}
+
+
+def _read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
+  if not path.exists():
+    return []
+  records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+  return [r for r in records if r["epoch"] <= last_epoch]
+
+
+def _write_history(path: pathlib.Path, history: list[dict]) -> None:
+  tmp = path.with_suffix(".tmp")
+  tmp.write_text("".join(json.dumps(r) + "\n" for r in history))
+  tmp.replace(path)
+
+
+def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) -> RunResult:
+  """Trains the model of ``config``; writes metrics, curves and checkpoints to ``workdir``.
+
+  Args:
+    config: the run's :class:`~lrsched.train.Config`.
+    workdir: the run directory (created).
+    resume: continue from the newest checkpoint in ``workdir`` (a no-op when there is
+      none). Without it, a ``workdir`` that already holds checkpoints is an error,
+      so finished work is never overwritten.
+
+  Returns:
+    A :class:`RunResult`.
+
+  Raises:
+    NonFiniteLossError: a training loss was NaN or infinite.
+    ValueError: an invalid config or a batch size that does not fit the data.
+  """
+  config.validate()
+  workdir = pathlib.Path(workdir)
+  lead = jax.process_index() == 0
+  workdir.mkdir(parents=True, exist_ok=True)
+  train_ds, eval_ds = load_data(config)
+  if config.batch_size > len(train_ds):
+    raise ValueError(f"batch_size {config.batch_size} exceeds the {len(train_ds)} "
+                     f"training samples")
+  if config.batch_size % jax.device_count():
+    raise ValueError(f"batch_size must be a multiple of the device count "
+                     f"{jax.device_count()}, got {config.batch_size}")
+  steps_per_epoch = 1 if config.full_batch else len(train_ds) // config.batch_size
+  mean, std = train_ds.channel_stats()
+  model = build_run_model(config, train_ds)
+  train_def, eval_def, params, rest = stepslib.split_model(model)
+  tx = make_optimizer(config, steps_per_epoch)
+  mesh = stepslib.data_mesh()
+  state = stepslib.replicate(mesh, stepslib.TrainState(
+      step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
+  key = jax.random.key(config.seed)
+  num_kinds = len(datalib.KIND_NAMES) if train_ds.kinds is not None else 0
+  eval_step = stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh)
+  if config.full_batch:
+    accumulate, apply = stepslib.make_full_batch_steps(
+        train_def, tx, mean, std, config.augment, key, mesh)
+  else:
+    train_step = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key, mesh)
+
+  checkpoints = Checkpoints(workdir / "checkpoints", keep=max(config.keep_checkpoints, 1))
+  metrics_path = workdir / "metrics.jsonl"
+  start_epoch, last_saved = 1, checkpoints.latest_epoch()
+  if last_saved is not None and not resume:
+    checkpoints.close()
+    raise ValueError(f"{workdir} already holds checkpoints (epoch {last_saved}): pass "
+                     f"resume=True (--resume) to continue, or choose a new workdir")
+  if last_saved is not None:
+    state = checkpoints.restore(last_saved, state)
+    start_epoch = last_saved + 1
+  history = _read_history(metrics_path, start_epoch - 1)
+  if lead:
+    (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+
+  bar = tqdm(total=config.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
+             disable=not (config.progress and lead), unit="step", dynamic_ncols=True)
+  try:
+    for epoch in range(start_epoch, config.epochs + 1):
+      started = time.perf_counter()
+      batches = datalib.iterate_batches(
+          train_ds, config.batch_size, seed=config.seed, epoch=epoch,
+          shuffle=not config.full_batch, drop_remainder=not config.full_batch,
+          process_index=jax.process_index(), process_count=jax.process_count())
+      if config.full_batch:
+        first_step = int(state.step)
+        totals = stepslib.zero_totals(state.params, mesh)
+        for chunk in batches:
+          state, totals = accumulate(state, stepslib.shard_batch(mesh, chunk), totals)
+        state = apply(state, totals)
+        loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
+                                   float(totals["count"]))
+        _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
+                      first_step, epoch, last_saved)
+        bar.update(1)
+      else:
+        loss_sum, correct, seen, pending = 0.0, 0, 0, None
+        for batch in batches:
+          global_step = int(state.step) if pending is None else pending[0] + 1
+          state, metrics = train_step(state, stepslib.shard_batch(mesh, batch))
+          if pending is not None:  # read the previous step's loss while this one runs
+            loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
+            correct += int(pending[1]["correct"])
+            bar.update(1)
+          pending = (global_step, metrics)
+        loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
+        correct += int(pending[1]["correct"])
+        bar.update(1)
+        loss_sum *= config.batch_size
+        seen = steps_per_epoch * config.batch_size
+      record = {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
+                "train_accuracy": correct / seen, **_hyperparams(state),
+                "weight_norm": stepslib.global_norm(state.params)}
+      record.update({f"{config.eval_split}_{k}": v for k, v in
+                     evaluate(eval_step, state, eval_ds, config.batch_size, mesh).items()})
+      if config.eval_train:
+        record.update({f"train_eval_{k}": v for k, v in
+                       evaluate(eval_step, state, train_ds, config.batch_size, mesh).items()})
+      record["seconds"] = time.perf_counter() - started
+      history.append(record)
+      if lead:
+        _write_history(metrics_path, history)
+        plot_training_curves(history, workdir / "curves.png")
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}",
+                        acc=f"{record[f'{config.eval_split}_accuracy']:.3f}")
+      if (config.checkpoint_every and epoch % config.checkpoint_every == 0) or (
+          epoch == config.epochs and config.checkpoint_every):
+        checkpoints.save(epoch, state)
+        last_saved = epoch
+  finally:
+    bar.close()
+    checkpoints.close()
+  model = nnx.merge(eval_def, state.params, state.model_state)
+  return RunResult(workdir, history, state, model)
+
+
+def _check_finite(metrics: dict, step: int, epoch: int, checkpoint_epoch: int | None) -> float:
+  """Returns the step's loss; raises if the loss or the gradient norm is not finite."""
+  loss, grad_norm = float(metrics["loss"]), float(metrics["grad_norm"])
+  if not math.isfinite(loss):
+    raise NonFiniteLossError(step, epoch, f"training loss is {loss}", checkpoint_epoch)
+  if not math.isfinite(grad_norm):
+    raise NonFiniteLossError(step, epoch, f"gradient norm is {grad_norm} (loss {loss:.4g})",
+                             checkpoint_epoch)
+  return loss

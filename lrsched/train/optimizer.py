@@ -1,0 +1,76 @@
+"""The optax optimizer a :class:`~lrsched.train.Config` asks for.
+
+Learning rate and momentum may be schedules; they go through
+``optax.inject_hyperparams`` so their current values live in the optimizer state
+(``opt_state.hyperparams``), where the training loop reads them for the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import optax
+
+from lrsched.schedules import from_spec
+from lrsched.train.config import Config
+
+
+def sgd_with_weight_decay(learning_rate: optax.ScalarOrSchedule, momentum: float = 0.0,
+                          weight_decay: float = 0.0, nesterov: bool = False,
+                          mask: Any = None) -> optax.GradientTransformation:
+  """PyTorch's ``SGD(lr, momentum, weight_decay)``: ``v = m v + g + wd w; w -= lr v``.
+
+  Args:
+    learning_rate: a float or an ``optax.Schedule``.
+    momentum: heavy-ball momentum ``m`` (0 for plain SGD).
+    weight_decay: coupled L2 weight decay ``wd`` (added to the gradient before
+      momentum, as PyTorch and Li & Arora do).
+    nesterov: Nesterov momentum.
+    mask: optax mask (pytree of bools or a callable) selecting decayed parameters.
+
+  Returns:
+    The gradient transformation.
+  """
+  return optax.chain(
+      optax.add_decayed_weights(weight_decay, mask),
+      optax.sgd(learning_rate, momentum=momentum, nesterov=nesterov),
+  )
+
+
+def _schedule(value: float | Mapping[str, Any], steps_per_epoch: int) -> optax.ScalarOrSchedule:
+  if isinstance(value, Mapping):
+    return from_spec(value, steps_per_epoch)
+  return float(value)
+
+
+def _decay_mask(kind: str):
+  if kind == "kernels":
+    return lambda params: jax.tree.map(lambda p: p.ndim > 1, params)
+  return None
+
+
+def make_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransformation:
+  """Builds the optimizer of ``config``; schedules in epochs use ``steps_per_epoch``.
+
+  Returns:
+    An ``optax.inject_hyperparams`` transformation: ``opt_state.hyperparams`` holds
+    ``learning_rate`` (and ``momentum`` for SGD) as used by the latest update.
+  """
+  learning_rate = _schedule(config.learning_rate, steps_per_epoch)
+  if config.optimizer == "sgd":
+    weight_decay = 0.0 if config.weight_decay_mask == "none" else config.weight_decay
+    return optax.inject_hyperparams(sgd_with_weight_decay, static_args=("nesterov", "mask"))(
+        learning_rate=learning_rate,
+        momentum=_schedule(config.momentum, steps_per_epoch),
+        weight_decay=weight_decay,
+        nesterov=config.nesterov,
+        mask=_decay_mask(config.weight_decay_mask),
+    )
+  factory = getattr(optax, config.optimizer, None)
+  if not callable(factory):
+    raise ValueError(f"optimizer must be 'sgd' or the name of an optax optimizer, "
+                     f"got {config.optimizer!r}")
+  return optax.inject_hyperparams(factory)(learning_rate=learning_rate,
+                                           **config.optimizer_kwargs)
