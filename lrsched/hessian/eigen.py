@@ -1,0 +1,406 @@
+"""Extreme Hessian eigenvalues: Lanczos (the default) and PyHessian's power iteration.
+
+**Lanczos** (``method="lanczos"``) builds a Krylov basis with full
+reorthogonalization (classical Gram-Schmidt applied twice, so the basis stays
+orthonormal to working precision and no spurious copies of converged Ritz values
+appear) and, after every matvec, solves the small tridiagonal eigenproblem with
+LAPACK (:func:`scipy.linalg.eigh_tridiagonal`). It stops as soon as the ``k``
+wanted Ritz pairs all have relative Ritz residual ``|beta_m s_mi| / |theta_i| <= tol``
+(``beta_m s_mi`` is the exact residual norm ``||H y_i - theta_i y_i||`` of the Ritz
+pair in exact arithmetic; with full reorthogonalization it stays so up to rounding,
+which is why ``tol`` must be >= 10 machine epsilons). If the Krylov space becomes
+invariant (``beta ~ 0``), it continues from a fresh random vector orthogonal to the
+basis, so repeated eigenvalues can still be found. Memory: ``m`` flat vectors on
+the host for ``m`` matvecs.
+
+Why not a Krylov library? The candidates were matfree (``matfree.decomp.tridiag_sym``,
+also behind its SLQ) and :func:`jax.experimental.sparse.linalg.lobpcg_standard`.
+Both trace the matvec into a ``fori_loop``/``while_loop`` of one jitted program.
+Our matvec is a host loop over batches of any (uneven) size, each a jitted HVP,
+sharded over devices, that names the batch when an HVP is not finite; tracing it
+would mean stacking (padding) the whole dataset on device, which changes the
+BatchNorm train-mode loss and cannot name a failing batch. matfree also fixes the
+Krylov depth in advance (no stopping on residuals: the number of HVPs is what this
+module is judged on), and LOBPCG needs ``n > 5 k``, costs ``k`` HVPs per
+iteration and is fragile in float32. What remains after the HVP is 60 lines of
+textbook Lanczos whose linear algebra (the tridiagonal eigensolver) *is* a library
+call (LAPACK ``stemr`` via SciPy, a dependency of JAX).
+
+**Power iteration** (``method="power"``) is PyHessian's ``hessian.eigenvalues``,
+kept for parity: for each of the ``k`` values a random start vector, at every step
+Gram-Schmidt against the vectors found so far (deflation by projection), one HVP,
+the Rayleigh quotient, and a stop when it changes by less than ``tol`` relative
+(``|new - old| / (|old| + 1e-6) < tol``), at most ``max_iter`` steps. It converges to
+the largest *magnitude* eigenvalue of the deflated operator, so a negative value of
+large magnitude comes out where Lanczos gives the largest algebraic ones, and the
+relative-change rule stops falsely when the top eigenvalues are clustered. So every
+result still carries the exact residual ``||H v - theta v||`` of the reported pair
+(free: ``H v`` is the last HVP) and is flagged converged only when that residual is
+within ``tol`` relative. Differences from PyHessian: the reported value is the last
+Rayleigh quotient and the vector is the one it belongs to (PyHessian reports the
+quotient before last and ``normalize(H v)``; they differ by less than ``tol``), and
+``stop="residual"`` stops on the residual instead (used by the benchmark).
+
+Both are deterministic for a given ``seed`` (NumPy's ``default_rng`` draws the start
+vectors; the HVPs are deterministic on CPU).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from lrsched.hessian.hvp import LossFn
+from lrsched.hessian.operator import DatasetHessian
+
+Matvec = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclasses.dataclass
+class EigenResult:
+  """Eigenvalue estimates with their accuracy.
+
+  Attributes:
+    eigenvalues: ``(k,)`` float64, descending.
+    residuals: ``(k,)`` residual norms ``||H v_i - lambda_i v_i||`` (unit ``v_i``).
+    relative_residuals: ``residuals / |eigenvalues|`` (floored, see ``tol``).
+    converged: ``(k,)`` bool, ``relative_residuals <= tol``. A ``False`` value is an
+      estimate that must not be trusted to ``tol``.
+    num_matvecs: dataset-level HVPs used.
+    wall_time: seconds.
+    method: ``"lanczos"`` or ``"power"``.
+    which: ``"largest"`` (algebraic; largest magnitude for ``"power"``) or ``"smallest"``.
+    tol: the relative residual tolerance.
+    mode: BatchNorm mode of the loss (``"eval"``/``"train"``) or None.
+    seed: the seed of the start vectors.
+    eigenvectors: ``k`` unit-norm parameter pytrees (same order) or None.
+  """
+
+  eigenvalues: np.ndarray
+  residuals: np.ndarray
+  relative_residuals: np.ndarray
+  converged: np.ndarray
+  num_matvecs: int
+  wall_time: float
+  method: str
+  which: str
+  tol: float
+  mode: str | None
+  seed: int
+  eigenvectors: list[Any] | None = None
+
+  @property
+  def all_converged(self) -> bool:
+    """Whether every returned value met ``tol``."""
+    return bool(np.all(self.converged))
+
+  def to_dict(self) -> dict:
+    """A JSON-ready dict (without the eigenvectors)."""
+    return {"eigenvalues": self.eigenvalues.tolist(), "residuals": self.residuals.tolist(),
+            "relative_residuals": self.relative_residuals.tolist(),
+            "converged": [bool(c) for c in self.converged], "num_matvecs": self.num_matvecs,
+            "wall_time": self.wall_time, "method": self.method, "which": self.which,
+            "tol": self.tol, "mode": self.mode, "seed": self.seed}
+
+
+def _relative(residuals: np.ndarray, values: np.ndarray, scale: float, dtype) -> np.ndarray:
+  floor = max(scale, np.finfo(np.float64).tiny) * np.sqrt(np.finfo(dtype).eps)
+  return residuals / np.maximum(np.abs(values), floor)
+
+
+def _orthogonalize(w: np.ndarray, basis: np.ndarray) -> np.ndarray:
+  """Classical Gram-Schmidt twice ("twice is enough") against the rows of ``basis``."""
+  for _ in range(2):
+    w = w - basis.T @ (basis @ w)
+  return w
+
+
+def _random_unit(rng: np.random.Generator, n: int, dtype, basis: np.ndarray | None):
+  for _ in range(3):
+    v = rng.standard_normal(n)
+    if basis is not None and len(basis):
+      v = _orthogonalize(v.astype(dtype), basis)
+    norm = np.linalg.norm(v)
+    if norm > 1e-3:
+      return (v / norm).astype(dtype)
+  return None
+
+
+def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: float = 1e-3,
+            max_matvecs: int | None = None, seed: int = 0, dtype=np.float64,
+            return_eigenvectors: bool = False) -> dict:
+  """Extreme eigenpairs of a symmetric operator by Lanczos with full reorthogonalization.
+
+  The generic engine behind :func:`top_eigenvalues` (which validates its inputs).
+
+  Args:
+    matvec: ``v -> A v`` on flat arrays of length ``n``.
+    n: the dimension.
+    k: how many eigenvalues.
+    which: ``"largest"`` or ``"smallest"`` (algebraic).
+    tol: relative residual at which a Ritz pair counts as converged.
+    max_matvecs: the budget (default ``n``).
+    seed: seeds the start vector.
+    dtype: dtype of the Krylov basis.
+    return_eigenvectors: also return the Ritz vectors (flat, rows).
+
+  Returns:
+    A dict with ``eigenvalues`` (descending), ``residuals``, ``relative_residuals``,
+    ``converged``, ``num_matvecs`` and ``eigenvectors`` (``(k, n)`` or None).
+
+  Example:
+    >>> import numpy as np
+    >>> a = np.diag(np.arange(1.0, 101.0))
+    >>> out = lanczos(lambda v: a @ v, 100, 3, tol=1e-8)
+    >>> out["eigenvalues"].round(6).tolist(), bool(out["converged"].all())
+    ([100.0, 99.0, 98.0], True)
+  """
+  rng = np.random.default_rng(seed)
+  budget = n if max_matvecs is None else min(max_matvecs, n)
+  basis = np.zeros((min(budget, 32) + 1, n), dtype)
+  basis[0] = _random_unit(rng, n, dtype, None)
+  alphas: list[float] = []
+  betas: list[float] = []
+  m = 0
+  while True:
+    q = basis[m]
+    w = np.asarray(matvec(q), dtype)
+    alpha = float(np.dot(q, w))
+    w = w - alpha * q
+    if m:
+      w = w - betas[-1] * basis[m - 1]
+    w = _orthogonalize(w, basis[:m + 1])
+    beta = float(np.linalg.norm(w))
+    alphas.append(alpha)
+    m += 1
+    if m == 1:
+      theta, s = np.array([alpha]), np.ones((1, 1))
+    else:
+      theta, s = scipy.linalg.eigh_tridiagonal(np.array(alphas), np.array(betas))
+    order = np.argsort(theta)[::-1] if which == "largest" else np.argsort(theta)
+    chosen = order[:k]
+    scale = float(np.max(np.abs(theta)))
+    residuals = np.abs(beta * s[m - 1, chosen])
+    relative = _relative(residuals, theta[chosen], scale, dtype)
+    done = len(chosen) == k and bool(np.all(relative <= tol))
+    if done or m >= budget:
+      break
+    if beta <= np.finfo(dtype).eps * max(scale, 1.0) * 10:
+      fresh = _random_unit(rng, n, dtype, basis[:m])
+      if fresh is None:  # the basis spans the whole space: every Ritz value is exact
+        break
+      betas.append(0.0)
+      next_q = fresh
+    else:
+      betas.append(beta)
+      next_q = w / beta
+    if m == len(basis):
+      basis = np.concatenate([basis, np.zeros((len(basis), n), dtype)])
+    basis[m] = next_q
+  if len(chosen) < k:
+    raise ValueError(f"the Krylov space has dimension {m} < k={k}; k must be < n={n}")
+  vectors = s[:, chosen].T.astype(dtype) @ basis[:m] if return_eigenvectors else None
+  values = theta[chosen]
+  desc = np.argsort(values)[::-1]
+  return {"eigenvalues": values[desc], "residuals": residuals[desc],
+          "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
+          "num_matvecs": m, "eigenvectors": None if vectors is None else vectors[desc]}
+
+
+def power_iteration(matvec: Matvec, n: int, k: int, *, tol: float = 1e-3, max_iter: int = 100,
+                    max_matvecs: int | None = None, stop: str = "relative_change", seed: int = 0,
+                    dtype=np.float64, return_eigenvectors: bool = False) -> dict:
+  """PyHessian's deflated power iteration, with residuals and convergence flags.
+
+  Args:
+    matvec: ``v -> A v`` on flat arrays of length ``n``.
+    n: the dimension.
+    k: how many eigenvalues (largest magnitude, found one after the other).
+    tol: the stopping tolerance (relative change of the Rayleigh quotient for
+      ``stop="relative_change"``, relative residual for ``stop="residual"``) and the
+      relative residual for the ``converged`` flags.
+    max_iter: at most this many HVPs per eigenvalue (PyHessian's ``maxIter``).
+    max_matvecs: an overall budget (default ``k * max_iter``).
+    stop: ``"relative_change"`` (PyHessian's rule) or ``"residual"`` (the residual
+      of the *deflated* operator: the true residual, which the flags use, also
+      carries the errors of the vectors found before, so it can end a bit above).
+    seed: seeds the start vectors.
+    dtype: dtype of the vectors.
+    return_eigenvectors: also return the vectors (flat, rows).
+
+  Returns:
+    A dict like :func:`lanczos`'s, sorted descending.
+
+  Example:
+    >>> import numpy as np
+    >>> a = np.diag([5.0, 1.0, -7.0])
+    >>> power_iteration(lambda v: a @ v, 3, 1, tol=1e-10, max_iter=500)["eigenvalues"].round(6)
+    array([-7.])
+  """
+  rng = np.random.default_rng(seed)
+  budget = k * max_iter if max_matvecs is None else max_matvecs
+  found = np.zeros((0, n), dtype)
+  values, residuals, count = [], [], 0
+  for _ in range(k):
+    v = (rng.standard_normal(n)).astype(dtype)
+    previous = None
+    for _ in range(max_iter):
+      if count >= budget:
+        break
+      v = _orthogonalize(v, found)
+      v = v / np.linalg.norm(v)
+      hv = np.asarray(matvec(v), dtype)
+      count += 1
+      theta = float(np.dot(v, hv))
+      residual = float(np.linalg.norm(hv - theta * v))
+      if stop == "residual":  # of the deflated operator, on which the iteration converges
+        deflated = _orthogonalize(hv, found) - theta * v if len(found) else hv - theta * v
+        stopped = float(np.linalg.norm(deflated)) <= tol * abs(theta)
+      else:
+        stopped = previous is not None and abs(previous - theta) / (abs(previous) + 1e-6) < tol
+      previous = theta
+      norm = np.linalg.norm(hv)
+      if stopped or norm == 0:
+        break
+      v_next = hv / norm
+      if count >= budget or _ == max_iter - 1:
+        break
+      v = v_next
+    if previous is None:
+      break
+    values.append(previous)
+    residuals.append(residual)
+    found = np.concatenate([found, v[None]])
+  values_arr, res_arr = np.array(values), np.array(residuals)
+  scale = float(np.max(np.abs(values_arr))) if len(values_arr) else 0.0
+  relative = _relative(res_arr, values_arr, scale, dtype)
+  desc = np.argsort(values_arr)[::-1]
+  return {"eigenvalues": values_arr[desc], "residuals": res_arr[desc],
+          "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
+          "num_matvecs": count, "eigenvectors": found[desc] if return_eigenvectors else None}
+
+
+def _check_common(operator: DatasetHessian, k: int, tol: float,
+                  max_matvecs: int | None) -> None:
+  n = operator.size
+  if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k < n:
+    raise ValueError(f"k must be an integer in [1, {n - 1}] (below the number of parameters "
+                     f"n={n}), got {k!r}")
+  eps = float(np.finfo(operator.dtype).eps)
+  if not 10 * eps <= tol < 1:
+    raise ValueError(f"tol must be in [{10 * eps:.3g}, 1) for {operator.dtype} parameters "
+                     f"(10 machine epsilons: residuals below are rounding), got {tol!r}")
+  if max_matvecs is not None and (isinstance(max_matvecs, bool) or max_matvecs < k):
+    raise ValueError(f"max_matvecs must be an integer >= k={k}, got {max_matvecs!r}")
+
+
+def _operator(loss_fn, params, batches, linearize: bool = False) -> DatasetHessian:
+  if isinstance(loss_fn, DatasetHessian):
+    if params is not None or batches is not None:
+      raise ValueError("pass params and batches only with a loss_fn, not with a DatasetHessian")
+    return loss_fn
+  if params is None or batches is None:
+    raise ValueError("params and batches are required with a loss_fn")
+  return DatasetHessian(loss_fn, params, batches, linearize=linearize)
+
+
+def _mode(loss_fn, mode: str | None) -> str | None:
+  if mode is not None:
+    return mode
+  if isinstance(loss_fn, DatasetHessian):
+    loss_fn = loss_fn.loss_fn
+  return getattr(loss_fn, "mode", None)
+
+
+def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,
+                    k: int = 10, method: str = "lanczos", tol: float = 1e-3,
+                    max_matvecs: int | None = None, seed: int = 0, *, which: str = "largest",
+                    return_eigenvectors: bool = False, max_iter: int = 100,
+                    stop: str = "relative_change", mode: str | None = None,
+                    linearize: bool = False) -> EigenResult:
+  """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
+
+  Args:
+    loss_fn: ``loss_fn(params, batch) -> scalar`` (the mean loss of a batch), or a
+      :class:`DatasetHessian` (then ``params`` and ``batches`` stay None).
+    params: the point, any pytree of float arrays.
+    batches: one batch or an iterable of batches (see :class:`DatasetHessian`).
+    k: how many eigenvalues, in ``[1, n - 1]``.
+    method: ``"lanczos"`` or ``"power"`` (PyHessian's deflated power iteration,
+      largest *magnitude*; see the module docstring).
+    tol: relative residual for convergence (and the power iteration's stopping
+      tolerance), in ``[10 eps, 1)``.
+    max_matvecs: HVP budget (default: ``n`` for Lanczos, ``k * max_iter`` for power).
+    seed: seeds the start vectors.
+    which: ``"largest"`` or ``"smallest"`` (Lanczos only).
+    return_eigenvectors: also return unit eigenvectors as parameter pytrees.
+    max_iter: power iteration steps per eigenvalue (PyHessian's ``maxIter``).
+    stop: power iteration's rule, ``"relative_change"`` (PyHessian) or ``"residual"``.
+    mode: the BatchNorm mode to record (default: ``loss_fn.mode`` when present).
+    linearize: see :class:`DatasetHessian`.
+
+  Returns:
+    An :class:`EigenResult`; values that missed ``tol`` are flagged ``converged=False``.
+
+  Raises:
+    ValueError: ``k`` out of range, bad ``tol``/``method``/``which``/``stop``, or any
+      error of :class:`DatasetHessian` (empty data, non-finite params or HVP,
+      non-scalar loss).
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p, b: 0.5 * jnp.sum(b * p ** 2)      # Hessian diag(b)
+    >>> batch = jnp.array([1.0, 4.0, 2.0, 3.0])
+    >>> out = top_eigenvalues(loss, jnp.zeros(4), batch, k=2, tol=1e-5)
+    >>> out.eigenvalues.round(4).tolist(), out.converged.tolist()
+    ([4.0, 3.0], [True, True])
+  """
+  if method not in ("lanczos", "power"):
+    raise ValueError(f"method must be 'lanczos' or 'power', got {method!r}")
+  if which not in ("largest", "smallest"):
+    raise ValueError(f"which must be 'largest' or 'smallest', got {which!r}")
+  if method == "power" and which != "largest":
+    raise ValueError("method='power' finds the largest-magnitude eigenvalues only; use "
+                     "method='lanczos' for which='smallest'")
+  if stop not in ("relative_change", "residual"):
+    raise ValueError(f"stop must be 'relative_change' or 'residual', got {stop!r}")
+  if isinstance(max_iter, bool) or max_iter < 1:
+    raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+  operator = _operator(loss_fn, params, batches, linearize)
+  _check_common(operator, k, tol, max_matvecs)
+  start_count, start = operator.num_matvecs, time.perf_counter()
+  common = dict(tol=tol, max_matvecs=max_matvecs, seed=seed, dtype=operator.dtype,
+                return_eigenvectors=return_eigenvectors)
+  if method == "lanczos":
+    out = lanczos(operator.matvec, operator.size, k, which=which, **common)
+  else:
+    out = power_iteration(operator.matvec, operator.size, k, max_iter=max_iter, stop=stop,
+                          **common)
+  vectors = out["eigenvectors"]
+  return EigenResult(
+      eigenvalues=out["eigenvalues"].astype(np.float64), residuals=out["residuals"],
+      relative_residuals=out["relative_residuals"], converged=out["converged"],
+      num_matvecs=operator.num_matvecs - start_count, wall_time=time.perf_counter() - start,
+      method=method, which=which, tol=tol, mode=_mode(loss_fn, mode), seed=seed,
+      eigenvectors=None if vectors is None else [operator.unravel(v) for v in vectors])
+
+
+def min_eigenvalue(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,
+                   **kwargs: Any) -> EigenResult:
+  """The smallest (algebraic, possibly negative) eigenvalue, by Lanczos.
+
+  ``top_eigenvalues(..., k=1, which="smallest")``; ``kwargs`` go there.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> loss = lambda p, b: 0.5 * jnp.sum(b * p ** 2)
+    >>> min_eigenvalue(loss, jnp.zeros(3), jnp.array([1.0, -2.0, 3.0])).eigenvalues.round(4)
+    array([-2.])
+  """
+  kwargs.setdefault("k", 1)
+  return top_eigenvalues(loss_fn, params, batches, which="smallest", **kwargs)

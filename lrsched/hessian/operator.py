@@ -1,0 +1,189 @@
+"""The Hessian of a loss over a whole dataset, as a matrix-free operator.
+
+The dataset loss is the size-weighted mean of the per-batch mean losses,
+``L = sum_b n_b L_b / sum_b n_b``, so its Hessian-vector product is the same
+weighted mean of per-batch HVPs; a short last batch gets its true weight. Each
+batch's HVP is one jitted call (the loss function and the flat layout are static
+arguments, so the compiled program is reused across matvecs and across calls
+with the same ``loss_fn``; a differently sized last batch compiles once more).
+With several devices, each batch is sharded along its first axis over a 1-D
+``("data",)`` mesh and the parameters are replicated; XLA inserts the reductions,
+so the result is the same as on one device.
+
+With BatchNorm in train mode (batch statistics) the per-batch losses depend on
+how the data is batched, so the operator is the Hessian of the mean of the
+per-batch losses *for this batching*; in eval mode it is the Hessian of the
+dataset loss itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from lrsched.hessian.hvp import (
+    FlatSpec,
+    LossFn,
+    _hvp,
+    check_finite_params,
+    check_scalar_loss,
+)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _accumulate(loss_fn, spec, acc, params, batch, v_flat, weight):
+  hv = spec.ravel(_hvp(loss_fn, params, batch, spec.unravel(v_flat)))
+  return acc + weight * hv, jnp.all(jnp.isfinite(hv))
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _linearize(loss_fn, params, batch):
+  grad_fn = lambda p: jax.grad(loss_fn)(p, batch)
+  return jax.linearize(grad_fn, params)[1]
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _accumulate_linear(spec, acc, linear_fn, v_flat, weight):
+  hv = spec.ravel(linear_fn(spec.unravel(v_flat)))
+  return acc + weight * hv, jnp.all(jnp.isfinite(hv))
+
+
+def _batch_size(batch: Any, index: int) -> int:
+  leaves = jax.tree.leaves(batch)
+  sizes = {int(np.shape(x)[0]) for x in leaves if np.ndim(x) > 0}
+  if len(sizes) != 1:
+    raise ValueError(f"batch {index} must have arrays with one common leading (batch) "
+                     f"dimension, got leading sizes {sorted(sizes) or 'none (scalars only)'}")
+  return sizes.pop()
+
+
+def as_batch_list(batches: Any) -> list:
+  """A list of batches from one batch (a mapping or an array) or an iterable of batches."""
+  if isinstance(batches, Mapping | np.ndarray | jax.Array):
+    return [batches]
+  if not isinstance(batches, Iterable):
+    raise ValueError(f"batches must be a batch (a mapping) or an iterable of batches, "
+                     f"got {type(batches).__name__}")
+  return list(batches)
+
+
+class DatasetHessian:
+  """The Hessian of the size-weighted mean loss over a list of batches.
+
+  Args:
+    loss_fn: ``loss_fn(params, batch) -> scalar``, the *mean* loss of a batch.
+    params: the point (any pytree of float arrays); must be finite.
+    batches: one batch (a mapping or an array) or an iterable of batches (a list,
+      tuple or generator: consumed once and kept). Every array in a batch has the
+      batch size as leading dimension.
+    linearize: linearize the gradient of each batch once and reuse it for every
+      matvec (saves the primal forward/backward pass per HVP at the cost of
+      keeping every batch's activations in memory; for a few batches).
+    mesh: a 1-D mesh with axis ``"data"`` to shard batches over; by default one
+      over all devices when there are several.
+
+  Attributes:
+    spec: the :class:`FlatSpec` of ``params``; ``spec.size`` is the dimension.
+    sizes: the number of examples per batch.
+    num_matvecs: how many dataset-level HVPs this operator has computed.
+
+  Raises:
+    ValueError: no batches or an empty batch, non-finite params, a loss that is
+      not a scalar.
+
+  Example:
+    >>> import jax.numpy as jnp, numpy as np
+    >>> loss = lambda p, b: jnp.mean(b["x"]) * jnp.sum(p ** 2)   # Hessian: 2 mean(x) I
+    >>> op = DatasetHessian(loss, jnp.ones(2), [{"x": np.ones(3)}, {"x": np.zeros(1)}])
+    >>> op.matvec(np.ones(2))    # 2 * (3 * 1 + 1 * 0) / 4
+    array([1.5, 1.5], dtype=float32)
+  """
+
+  def __init__(self, loss_fn: LossFn, params: Any, batches: Any, *, linearize: bool = False,
+               mesh: jax.sharding.Mesh | None = None):
+    self.loss_fn = loss_fn
+    self.spec = FlatSpec.of(params)
+    check_finite_params(params)
+    batch_list = as_batch_list(batches)
+    if not batch_list:
+      raise ValueError("batches must hold at least one batch, got an empty dataset")
+    self.sizes = [_batch_size(b, i) for i, b in enumerate(batch_list)]
+    for i, size in enumerate(self.sizes):
+      if size == 0:
+        raise ValueError(f"batch {i} is empty (0 examples); every batch needs >= 1 example")
+    self.total = sum(self.sizes)
+    check_scalar_loss(loss_fn, params, batch_list[0])
+    if mesh is None and jax.device_count() > 1:
+      mesh = jax.make_mesh((jax.device_count(),), ("data",),
+                           axis_types=(jax.sharding.AxisType.Auto,))
+    self.mesh = mesh
+    self._params = self._place(params, shard=False)
+    self._batches = [self._place(b, shard=True) for b in batch_list]
+    self._linear = None
+    self._linearize = linearize
+    self.num_matvecs = 0
+
+  @property
+  def size(self) -> int:
+    """The dimension ``n`` of the ``n x n`` Hessian."""
+    return self.spec.size
+
+  @property
+  def dtype(self) -> np.dtype:
+    """The dtype of flat vectors (the parameters' common float dtype)."""
+    return self.spec.dtype
+
+  def _place(self, tree: Any, shard: bool) -> Any:
+    if self.mesh is None:
+      return jax.device_put(tree)
+    devices = self.mesh.devices.size
+    if shard and _batch_size(tree, 0) % devices == 0:
+      return jax.device_put(tree, NamedSharding(self.mesh, P("data")))
+    return jax.device_put(tree, NamedSharding(self.mesh, P()))
+
+  def matvec(self, v: np.ndarray) -> np.ndarray:
+    """``H v`` for a flat vector ``v`` of length :attr:`size` (host arrays in and out).
+
+    Raises:
+      ValueError: ``v`` has the wrong shape, or a batch's HVP is not finite (the
+        error names the batch).
+    """
+    v = np.asarray(v)
+    if v.shape != (self.size,):
+      raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
+    v_dev = self._place(jnp.asarray(v, self.dtype), shard=False)
+    acc = self._place(jnp.zeros(self.size, self.dtype), shard=False)
+    if self._linearize and self._linear is None:
+      self._linear = [_linearize(self.loss_fn, self._params, b) for b in self._batches]
+    flags = []
+    for i, size in enumerate(self.sizes):
+      weight = np.asarray(size, self.dtype)
+      if self._linear is not None:
+        acc, ok = _accumulate_linear(self.spec, acc, self._linear[i], v_dev, weight)
+      else:
+        acc, ok = _accumulate(self.loss_fn, self.spec, acc, self._params, self._batches[i],
+                              v_dev, weight)
+      flags.append(ok)
+    finite = np.asarray(jax.device_get(flags))
+    if not finite.all():
+      bad = int(np.argmin(finite))
+      raise ValueError(f"the Hessian-vector product of batch {bad} (of {len(self.sizes)}, "
+                       f"{self.sizes[bad]} examples) is not finite (NaN or inf): check the "
+                       f"loss on that batch")
+    self.num_matvecs += 1
+    return np.asarray(acc) / np.asarray(self.total, self.dtype)
+
+  def __call__(self, v: Any) -> Any:
+    """``H v`` for a pytree ``v`` shaped like the parameters."""
+    return self.spec.unravel(jnp.asarray(self.matvec(np.asarray(self.spec.ravel(v)))))
+
+  def unravel(self, flat: np.ndarray) -> Any:
+    """The parameter pytree of a flat vector."""
+    return self.spec.unravel(jnp.asarray(flat))
