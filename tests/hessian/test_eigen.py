@@ -86,7 +86,6 @@ def test_clustered_top_eigenvalues_pyhessian_rule_stops_early_and_is_flagged(x64
   lanczos = top_eigenvalues(loss, params, matrix, k=3, tol=1e-4, seed=0)
   assert lanczos.all_converged
   np.testing.assert_allclose(lanczos.eigenvalues, exact[:3], rtol=1e-4)
-  assert lanczos.num_matvecs < power.num_matvecs
 
 
 def test_negative_eigenvalues(x64):
