@@ -46,6 +46,8 @@ from jax.typing import ArrayLike
 
 from lrsched.schedules import _anneal, _validation
 
+_LN2 = math.log(2.0)
+
 
 def _check_hyperparams(weight_decay: object, momentum: object) -> tuple[float, float]:
   weight_decay = _validation.in_range("weight_decay", weight_decay, 0.0, 1.0, high_open=True)
@@ -292,38 +294,45 @@ class TexpSchedule:
     self.momentum = momentum
     self.base_values = base_values
     n = self.num_steps
-    # c_t and eta~_t as float64 mantissa * 2**exponent: full precision, no overflow.
-    scale_mantissa = np.empty(n + 1)
-    scale_exponent = np.empty(n + 1, dtype=np.int64)
+    # log2 c_t = whole[t] + frac[t]: an integer plus a compensated (Neumaier) float sum
+    # of log2 a_t, so c_t and eta~_t keep float64 precision and never overflow.
+    # d_t = 1 - a_t = lam*eta_t + g*r_t*d_(t-1)/a_(t-1) >= 0 is computed without the
+    # cancellation of 1 + g*r_t - ... - g*r_t/a_(t-1), whose rounding would compound.
+    whole = np.zeros(n + 1, dtype=np.int64)
+    frac = np.zeros(n + 1)
     value_mantissa = np.empty(n)
     value_exponent = np.empty(n, dtype=np.int64)
-    scale_mantissa[0], scale_exponent[0] = 0.5, 1  # c_0 = 1
-    a_prev, eta_prev = 1.0, float(base_values[0])
+    total, compensation, carry = 0.0, 0.0, 0
+    d_prev, eta_prev = 0.0, float(base_values[0])
     for index in range(n):  # update t = index + 1
       eta = float(base_values[index])
-      ratio = eta / eta_prev
-      a = 1.0 + momentum * ratio - weight_decay * eta - momentum * ratio / a_prev
-      if not a > 0.0:
+      d = weight_decay * eta + momentum * (eta / eta_prev) * d_prev / (1.0 - d_prev)
+      if not d < 1.0:
         raise ValueError(
             f"texp needs the per-step factor a_t = 1 + g*r_t - lam*eta_t - g*r_t/a_(t-1) > 0, "
-            f"got a_t={a!r} at count={index} (eta={eta!r}, weight_decay={weight_decay!r}, "
+            f"got a_t={1.0 - d!r} at count={index} (eta={eta!r}, weight_decay={weight_decay!r}, "
             f"momentum={momentum!r}): weight_decay * learning rate is too large for the "
             f"weight-decay run to shrink the weights monotonically")
-      mantissa, exponent = math.frexp(scale_mantissa[index] * a)
-      scale_mantissa[index + 1] = mantissa
-      scale_exponent[index + 1] = scale_exponent[index] + exponent
+      term = math.log1p(-d) / _LN2
+      updated = total + term
+      if abs(total) >= abs(term):
+        compensation += (total - updated) + term
+      else:
+        compensation += (term - updated) + total
+      shift = math.floor(updated)
+      total, carry = updated - shift, carry + shift
+      whole[index + 1], frac[index + 1] = carry, total + compensation
       # eta~_t = eta_t / (c_t * c_(t-1))
-      mantissa, exponent = math.frexp(eta / (scale_mantissa[index + 1] * scale_mantissa[index]))
+      mantissa, exponent = math.frexp(eta * 2.0 ** -(frac[index + 1] + frac[index]))
       value_mantissa[index] = mantissa
-      value_exponent[index] = exponent - scale_exponent[index + 1] - scale_exponent[index]
-      a_prev, eta_prev = a, eta
+      value_exponent[index] = exponent - whole[index + 1] - whole[index]
+      d_prev, eta_prev = d, eta
     if np.abs(value_exponent).max() >= 2**31 - 64:
       raise ValueError(f"texp learning rates exceed 2**(2**31) within num_steps={n}")
     self._value_mantissa = value_mantissa
     self._value_exponent = value_exponent.astype(np.int32)
-    log2 = math.log(2.0)
-    self.log_scales = np.log(scale_mantissa) + scale_exponent * log2
-    self.log_values = np.log(value_mantissa) + value_exponent * log2
+    self.log_scales = (whole + frac) * _LN2
+    self.log_values = np.log(value_mantissa) + value_exponent * _LN2
 
   @property
   def scales(self) -> np.ndarray:
