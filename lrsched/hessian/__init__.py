@@ -4,8 +4,13 @@
 * :class:`DatasetHessian` -- the size-weighted mean of per-batch HVPs over a dataset.
 * :func:`top_eigenvalues` / :func:`min_eigenvalue` -- Lanczos (or PyHessian's power
   iteration) with residuals and convergence flags, in an :class:`EigenResult`.
+* :func:`hessian_trace` (Hutchinson) and :func:`spectral_density` (SLQ).
+* :func:`convergence_intervals` and :func:`plot_convergence_intervals` (You et al. Fig. 5).
+* :func:`model_loss` -- an NNX classifier as ``loss_fn(params, batch)``, BatchNorm in
+  ``"eval"`` or ``"train"`` mode (recorded in every result).
 """
 
+from lrsched.hessian.density import DensityResult, TraceResult, hessian_trace, spectral_density
 from lrsched.hessian.eigen import (
     EigenResult,
     lanczos,
@@ -14,15 +19,32 @@ from lrsched.hessian.eigen import (
     top_eigenvalues,
 )
 from lrsched.hessian.hvp import FlatSpec, hvp
+from lrsched.hessian.intervals import (
+    ConvergenceIntervals,
+    convergence_intervals,
+    plot_convergence_intervals,
+    plot_spectral_density,
+)
+from lrsched.hessian.model_loss import ModelLoss, model_loss
 from lrsched.hessian.operator import DatasetHessian
 
 __all__ = [
+    "ConvergenceIntervals",
     "DatasetHessian",
+    "DensityResult",
     "EigenResult",
     "FlatSpec",
+    "ModelLoss",
+    "TraceResult",
+    "convergence_intervals",
+    "hessian_trace",
     "hvp",
     "lanczos",
     "min_eigenvalue",
+    "model_loss",
+    "plot_convergence_intervals",
+    "plot_spectral_density",
     "power_iteration",
+    "spectral_density",
     "top_eigenvalues",
 ]

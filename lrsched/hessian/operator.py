@@ -86,8 +86,8 @@ class DatasetHessian:
     linearize: linearize the gradient of each batch once and reuse it for every
       matvec (saves the primal forward/backward pass per HVP at the cost of
       keeping every batch's activations in memory; for a few batches).
-    mesh: a 1-D mesh with axis ``"data"`` to shard batches over; by default one
-      over all devices when there are several.
+    mesh: a 1-D mesh with one axis named ``"data"`` of type ``AxisType.Auto`` to
+      shard batches over; by default one over all devices when there are several.
 
   Attributes:
     spec: the :class:`FlatSpec` of ``params``; ``spec.size`` is the dimension.
