@@ -225,7 +225,8 @@ def power_iteration(matvec: Matvec, n: int, k: int, *, tol: float = 1e-3, max_it
       ``stop="relative_change"``, relative residual for ``stop="residual"``) and the
       relative residual for the ``converged`` flags.
     max_iter: at most this many HVPs per eigenvalue (PyHessian's ``maxIter``).
-    max_matvecs: an overall budget (default ``k * max_iter``).
+    max_matvecs: an overall budget (default ``k * max_iter``); when it runs out, fewer
+      than ``k`` values may be returned.
     stop: ``"relative_change"`` (PyHessian's rule) or ``"residual"`` (the residual
       of the *deflated* operator: the true residual, which the flags use, also
       carries the errors of the vectors found before, so it can end a bit above).
@@ -299,7 +300,7 @@ def _check_common(operator: DatasetHessian, k: int, tol: float,
     raise ValueError(f"max_matvecs must be an integer >= k={k}, got {max_matvecs!r}")
 
 
-def _operator(loss_fn, params, batches, linearize: bool = False) -> DatasetHessian:
+def _operator(loss_fn, params, batches, linearize: bool | None = None) -> DatasetHessian:
   if isinstance(loss_fn, DatasetHessian):
     if params is not None or batches is not None:
       raise ValueError("pass params and batches only with a loss_fn, not with a DatasetHessian")
@@ -322,7 +323,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
                     max_matvecs: int | None = None, seed: int = 0, *, which: str = "largest",
                     return_eigenvectors: bool = False, max_iter: int = 100,
                     stop: str = "relative_change", mode: str | None = None,
-                    linearize: bool = False) -> EigenResult:
+                    linearize: bool | None = None) -> EigenResult:
   """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
 
   Args:
@@ -335,7 +336,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
       largest *magnitude*; see the module docstring).
     tol: relative residual for convergence (and the power iteration's stopping
       tolerance), in ``[10 eps, 1)``.
-    max_matvecs: HVP budget (default: ``n`` for Lanczos, ``k * max_iter`` for power).
+    max_matvecs: HVP budget (default: ``n`` for Lanczos, ``k * max_iter`` for power;
+      power iteration returns fewer than ``k`` values if it runs out).
     seed: seeds the start vectors.
     which: ``"largest"`` or ``"smallest"`` (Lanczos only).
     return_eigenvectors: also return unit eigenvectors as parameter pytrees.

@@ -96,6 +96,9 @@ def model_loss(model: nnx.Module, mode: str = "eval", *,
     clone.set_attributes(use_running_average=False, deterministic=True,
                          raise_if_not_found=False)
   graphdef, params, rest = nnx.split(clone, nnx.Param, ...)
+  # jax arrays throughout: train-mode BatchNorm writes its statistics into the (discarded)
+  # merged copy, which fails on read-only NumPy leaves (e.g. from a restored checkpoint).
+  params, rest = jax.tree.map(jnp.asarray, (params, rest))
   if dtype is not None:
     cast = lambda x: (x.astype(dtype) if isinstance(x, jax.Array)
                       and jnp.issubdtype(x.dtype, jnp.floating) else x)

@@ -1,0 +1,209 @@
+"""``lrsched hessian``: the Hessian spectrum of a saved run (or of a config's initial model).
+
+Loads a run directory written by :func:`lrsched.train.train` (``config.json`` and
+``checkpoints/``; the newest checkpoint unless ``--epoch``), or builds the model of
+``--config`` at initialization, takes ``--num-batches`` batches of ``--split``
+(normalized with the training set's channel statistics, as in training), and
+computes the top ``--k`` eigenvalues with BatchNorm in ``--mode``. Prints a table
+(eigenvalue, relative residual, converged, ``2/lambda`` and the heavy-ball bound),
+and writes ``hessian.json`` and ``intervals.png`` (You et al.'s Fig. 5, with the
+learning rates of the run's schedule) to ``--out``; with ``--trace-probes`` and
+``--density-steps`` also the Hutchinson trace and ``density.png``. E.g.::
+
+    lrsched hessian runs/wrn --split train --num-batches 4 --k 10 --mode eval
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+from typing import Any
+
+import numpy as np
+
+_DEFAULT_OUT = "hessian"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+  """Registers the ``hessian`` sub-command on an ``argparse`` sub-parsers object."""
+  parser = subparsers.add_parser(
+      "hessian", help="top Hessian eigenvalues, 2/lambda intervals, trace and density of a run",
+      description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("run_dir", nargs="?", help="a run directory (config.json + checkpoints/)")
+  parser.add_argument("--config", help="a config file (.py with get_config(), or .json): "
+                      "analyse its model at initialization instead of a run")
+  parser.add_argument("--epoch", type=int, help="checkpoint epoch (default: the newest)")
+  parser.add_argument("--split", default="train", help="data split (default: train)")
+  parser.add_argument("--num-batches", type=int, default=1,
+                      help="how many batches of the split, in order (default: 1)")
+  parser.add_argument("--batch-size", type=int, help="default: the config's batch size")
+  parser.add_argument("--k", type=int, default=10, help="how many eigenvalues (default: 10)")
+  parser.add_argument("--method", choices=("lanczos", "power"), default="lanczos")
+  parser.add_argument("--tol", type=float, default=1e-3, help="relative residual tolerance")
+  parser.add_argument("--max-matvecs", type=int, help="HVP budget of the eigensolver")
+  parser.add_argument("--mode", choices=("eval", "train"), default="eval",
+                      help="BatchNorm: running statistics (eval) or batch statistics (train)")
+  parser.add_argument("--trace-probes", type=int, default=0,
+                      help="Hutchinson probes for the trace (0: skip)")
+  parser.add_argument("--density-steps", type=int, default=0,
+                      help="Lanczos steps for the SLQ spectral density (0: skip)")
+  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--out", help=f"output directory (default: RUN_DIR/{_DEFAULT_OUT} or "
+                      f"./{_DEFAULT_OUT})")
+  parser.set_defaults(func=run)
+  return parser
+
+
+def _load_config(args: argparse.Namespace):
+  from lrsched.train import Config, load_config
+
+  if (args.run_dir is None) == (args.config is None):
+    raise ValueError("give either a run directory or --config FILE (exactly one)")
+  if args.config is not None:
+    path = pathlib.Path(args.config)
+    if path.suffix == ".json":
+      return Config(**json.loads(path.read_text())), None
+    return load_config(path), None
+  run_dir = pathlib.Path(args.run_dir)
+  config_path = run_dir / "config.json"
+  if not config_path.is_file():
+    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
+  return Config(**json.loads(config_path.read_text())), run_dir
+
+
+def _positive(name: str, value: int | None) -> None:
+  if value is not None and value < 1:
+    raise ValueError(f"{name} must be a positive integer, got {value}")
+
+
+def load_run(args: argparse.Namespace):
+  """Returns ``(config, model, batches, mean/std, epoch, steps_per_epoch)`` for ``args``."""
+  from flax import nnx
+
+  from lrsched import data as datalib
+  from lrsched.train import Checkpoints, load_data, make_optimizer
+  from lrsched.train import steps as stepslib
+  from lrsched.train.loop import build_run_model
+
+  config, run_dir = _load_config(args)
+  _positive("--num-batches", args.num_batches)
+  _positive("--batch-size", args.batch_size)
+  train_ds, eval_ds = load_data(config)
+  if args.split == "train":
+    dataset = train_ds
+  elif args.split == config.eval_split:
+    dataset = eval_ds
+  else:
+    kwargs = dict(config.data)
+    dataset = datalib.load_dataset(kwargs.pop("name"), args.split, **kwargs)
+  batch_size = args.batch_size or config.batch_size
+  steps_per_epoch = 1 if config.full_batch else max(len(train_ds) // config.batch_size, 1)
+  model = build_run_model(config, train_ds)
+  epoch = None
+  if run_dir is not None:
+    checkpoints = Checkpoints(run_dir / "checkpoints")
+    try:
+      epoch = args.epoch if args.epoch is not None else checkpoints.latest_epoch()
+      if epoch is None:
+        raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint")
+      _, eval_def, params, rest = stepslib.split_model(model)
+      tx = make_optimizer(config, steps_per_epoch)
+      mesh = stepslib.data_mesh()
+      template = stepslib.replicate(mesh, stepslib.TrainState(
+          step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
+      state = checkpoints.restore(epoch, template)
+    finally:
+      checkpoints.close()
+    model = nnx.merge(eval_def, state.params, state.model_state)
+  batches = []
+  for batch in datalib.iterate_batches(dataset, batch_size, shuffle=False, drop_remainder=False):
+    batches.append({k: batch[k] for k in ("image", "label")})
+    if len(batches) == args.num_batches:
+      break
+  mean, std = train_ds.channel_stats()
+  return config, model, batches, (mean, std), epoch, steps_per_epoch
+
+
+def _schedule_values(config, steps_per_epoch: int) -> tuple[np.ndarray, float]:
+  """The learning rates the run used (per step) and its momentum (0 if scheduled)."""
+  from lrsched.schedules import from_spec
+
+  total = config.epochs * steps_per_epoch
+  lr = config.learning_rate
+  if isinstance(lr, int | float):
+    values = np.array([float(lr)])
+  else:
+    schedule = from_spec(dict(lr), steps_per_epoch)
+    values = np.asarray([schedule(i) for i in range(0, total, max(total // 2000, 1))], float)
+  momentum = config.momentum if isinstance(config.momentum, int | float) else 0.0
+  momentum = float(momentum) if config.optimizer == "sgd" and 0 <= momentum < 1 else 0.0
+  return values, momentum
+
+
+def run(args: argparse.Namespace) -> dict:
+  """Runs the sub-command; returns the JSON record it wrote."""
+  from lrsched.data import normalize
+  from lrsched.hessian import (
+      DatasetHessian,
+      convergence_intervals,
+      hessian_trace,
+      model_loss,
+      plot_convergence_intervals,
+      plot_spectral_density,
+      spectral_density,
+      top_eigenvalues,
+  )
+
+  _positive("--k", args.k)
+  config, model, batches, (mean, std), epoch, steps_per_epoch = load_run(args)
+  loss_fn, params = model_loss(model, args.mode,
+                               preprocess=lambda images: normalize(images, mean, std))
+  operator = DatasetHessian(loss_fn, params, batches)
+  eig = top_eigenvalues(operator, k=args.k, method=args.method, tol=args.tol,
+                        max_matvecs=args.max_matvecs, seed=args.seed)
+  lrs, momentum = _schedule_values(config, steps_per_epoch)
+  intervals = convergence_intervals(eig.eigenvalues, momentum)
+  source = args.run_dir if args.run_dir is not None else f"{args.config} (initialization)"
+  record = {"source": str(source), "epoch": epoch, "split": args.split,
+            "num_batches": len(batches), "num_examples": operator.total,
+            "num_params": operator.size, "mode": args.mode, "eigen": eig.to_dict(),
+            "intervals": intervals.to_dict(),
+            "learning_rates": {"max": float(lrs.max()), "min": float(lrs.min())}}
+
+  print(f"{source}: {operator.size} parameters, {operator.total} examples of "
+        f"'{args.split}' in {len(batches)} batch(es), BatchNorm {args.mode} mode, "
+        f"{eig.method}: {eig.num_matvecs} HVPs, {eig.wall_time:.1f} s")
+  bound = f"(2+2g)/lam g={momentum:g}" if momentum else "2/lam"
+  print(f"{'i':>3s} {'eigenvalue':>12s} {'rel.resid':>9s} {'conv':>4s} {'2/lam':>10s} "
+        f"{bound:>18s}")
+  for i, (value, res, ok, gd, up) in enumerate(zip(
+      eig.eigenvalues, eig.relative_residuals, eig.converged, intervals.gd_upper,
+      intervals.upper, strict=True), 1):
+    print(f"{i:3d} {value:12.5g} {res:9.2e} {'yes' if ok else 'NO':>4s} {gd:10.4g} {up:18.4g}")
+  if not eig.all_converged:
+    print(f"WARNING: {int((~eig.converged).sum())} value(s) did not reach tol={args.tol:g}; "
+          f"raise --max-matvecs")
+  print(f"learning rates used: {lrs.max():.4g} .. {lrs.min():.4g}; largest stable: "
+        f"{intervals.max_stable_lr:.4g}")
+
+  out = pathlib.Path(args.out) if args.out else (
+      pathlib.Path(args.run_dir) / _DEFAULT_OUT if args.run_dir else pathlib.Path(_DEFAULT_OUT))
+  out.mkdir(parents=True, exist_ok=True)
+  if args.trace_probes:
+    trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed)
+    record["trace"] = trace.to_dict()
+    print(f"trace (Hutchinson, {args.trace_probes} probes): {trace.trace:.5g} "
+          f"+- {trace.std_error:.2g}")
+  if args.density_steps:
+    density = spectral_density(operator, num_steps=args.density_steps, seed=args.seed)
+    record["density"] = density.to_dict()
+    plot_spectral_density(density.grid, density.density, out / "density.png",
+                          title=f"Hessian spectral density ({args.mode} mode)")
+    print(f"wrote {out / 'density.png'}")
+  title = f"Top-{args.k} Hessian eigenvalues, {args.mode} mode" + (
+      f", epoch {epoch}" if epoch is not None else ", initialization")
+  plot_convergence_intervals(intervals, lrs, path=out / "intervals.png", title=title)
+  (out / "hessian.json").write_text(json.dumps(record, indent=2) + "\n")
+  print(f"wrote {out / 'hessian.json'} and {out / 'intervals.png'}")
+  return record

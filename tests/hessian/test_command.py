@@ -1,0 +1,70 @@
+"""``lrsched hessian`` on a run directory written by ``lrsched.train.train``."""
+
+import argparse
+import json
+
+import pytest
+
+from lrsched.hessian import command
+
+
+def _parse(argv):
+  parser = argparse.ArgumentParser(prog="lrsched")
+  command.add_parser(parser.add_subparsers(dest="command", required=True))
+  return parser.parse_args(argv)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+  train = pytest.importorskip("lrsched.train")
+  pytest.importorskip("lrsched.data", reason="lrsched.data (the training issue) is not there")
+  from tests.train.conftest import tiny_config, write_npz
+
+  tmp = tmp_path_factory.mktemp("run")
+  data = write_npz(tmp / "data.npz", n_train=64, n_test=16, size=8)
+  config = tiny_config(data, epochs=1, batch_size=16, learning_rate={
+      "name": "step_decay", "init_value": 0.05, "boundaries": [2]})
+  train.train(config, tmp / "run")
+  return tmp / "run"
+
+
+def test_hessian_command_on_a_trained_run(run_dir, tmp_path, capsys):
+  out = tmp_path / "out"
+  args = _parse(["hessian", str(run_dir), "--num-batches", "2", "--batch-size", "12", "--k",
+                 "3", "--tol", "3e-2", "--mode", "train", "--trace-probes", "2",
+                 "--density-steps", "3", "--out", str(out)])
+  record = args.func(args)
+  printed = capsys.readouterr().out
+  assert "eigenvalue" in printed and "2/lam" in printed and "trace (Hutchinson" in printed
+  saved = json.loads((out / "hessian.json").read_text())
+  assert saved == json.loads(json.dumps(record))
+  assert saved["epoch"] == 1 and saved["mode"] == "train" and saved["eigen"]["mode"] == "train"
+  assert saved["num_batches"] == 2 and saved["num_examples"] == 24
+  values = saved["eigen"]["eigenvalues"]
+  assert len(values) == 3 and values == sorted(values, reverse=True)
+  assert saved["learning_rates"] == {"max": pytest.approx(0.05), "min": pytest.approx(0.005)}
+  assert saved["intervals"]["momentum"] == 0.9
+  for name in ("intervals.png", "density.png"):
+    assert (out / name).stat().st_size > 1000
+
+
+def test_hessian_command_on_a_config_at_initialization(tmp_path, capsys):
+  pytest.importorskip("lrsched.data", reason="lrsched.data (the training issue) is not there")
+  from tests.train.conftest import tiny_config, write_npz
+
+  data = write_npz(tmp_path / "data.npz", n_train=32, n_test=8, size=8)
+  config_path = tmp_path / "config.json"
+  config_path.write_text(json.dumps(tiny_config(data).to_dict()))
+  args = _parse(["hessian", "--config", str(config_path), "--k", "2", "--tol", "1e-2",
+                 "--batch-size", "8", "--mode", "eval"])
+  args.out = str(tmp_path / "init")
+  record = args.func(args)
+  assert record["epoch"] is None and record["mode"] == "eval"
+  assert (tmp_path / "init" / "intervals.png").is_file()
+
+
+def test_hessian_command_bad_arguments(tmp_path):
+  with pytest.raises(ValueError, match="exactly one"):
+    command.run(_parse(["hessian"]))
+  with pytest.raises(ValueError, match="is not a run directory"):
+    command.run(_parse(["hessian", str(tmp_path)]))
