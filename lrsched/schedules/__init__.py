@@ -3,7 +3,7 @@
 from lrsched.schedules.budgeted import budgeted, rex
 from lrsched.schedules.cyclic import cyclic, cyclic_momentum
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
-from lrsched.schedules.registry import from_spec, register, registered_names
+from lrsched.schedules.registry import from_spec, register, registered_names, resolve_spec
 from lrsched.schedules.sgdr import sgdr
 from lrsched.schedules.step_decay import per_epoch, step_decay
 from lrsched.schedules.wsd import wsd
@@ -18,6 +18,7 @@ __all__ = [
     "per_epoch",
     "register",
     "registered_names",
+    "resolve_spec",
     "rex",
     "sgdr",
     "step_decay",

@@ -125,6 +125,23 @@ def from_spec(spec: Mapping[str, object], steps_per_epoch: int | None = None) ->
     >>> print(round(float(schedule(199)), 6), round(float(schedule(200)), 6))
     0.1 0.01
   """
+  name, kwargs = resolve_spec(spec, steps_per_epoch)
+  return _REGISTRY[name].factory(**kwargs)
+
+
+def resolve_spec(spec: Mapping[str, object],
+                 steps_per_epoch: int | None = None) -> tuple[str, dict[str, object]]:
+  """Checks a spec and returns ``(name, kwargs)`` with every duration in steps.
+
+  This is what :func:`from_spec` passes to the factory; tools that need a
+  schedule's structure (e.g. the cycle ends of ``sgdr``/``cyclic`` for snapshot
+  ensembles) read it from here.
+
+  Example:
+    >>> resolve_spec({"name": "sgdr", "max_value": 0.1, "first_period": 2,
+    ...               "unit": "epochs"}, steps_per_epoch=50)
+    ('sgdr', {'max_value': 0.1, 'first_period': 100})
+  """
   if not isinstance(spec, Mapping) or "name" not in spec:
     raise ValueError(f"spec must be a dict with a 'name' key, got {spec!r}")
   kwargs = dict(spec)
@@ -153,4 +170,4 @@ def from_spec(spec: Mapping[str, object], steps_per_epoch: int | None = None) ->
   for arg in entry.step_args:
     if arg in kwargs:
       kwargs[arg] = _in_steps(arg, kwargs[arg], steps_per_epoch)
-  return entry.factory(**kwargs)
+  return name, kwargs

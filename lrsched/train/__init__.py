@@ -2,8 +2,10 @@
 
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config, apply_overrides, load_config
-from lrsched.train.loop import NonFiniteLossError, RunResult, evaluate, load_data, train
+from lrsched.train.evaluation import evaluate
+from lrsched.train.loop import NonFiniteLossError, RunResult, load_data, train
 from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
+from lrsched.train.snapshots import cycle_ends, ensemble_predict
 from lrsched.train.steps import TrainState, make_eval_step, make_train_step
 
 __all__ = [
@@ -13,6 +15,8 @@ __all__ = [
     "RunResult",
     "TrainState",
     "apply_overrides",
+    "cycle_ends",
+    "ensemble_predict",
     "evaluate",
     "load_config",
     "load_data",

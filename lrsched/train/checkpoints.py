@@ -32,16 +32,17 @@ def _from_savable(tree: Any, template: Any) -> Any:
 
 
 class Checkpoints:
-  """Saves and restores ``{"state": TrainState, "epoch": int}`` under ``directory``.
+  """Saves and restores pytrees (a ``TrainState``) under ``directory``, one per epoch.
 
   Args:
-    directory: where checkpoints go (one sub-directory per epoch).
-    keep: how many of the latest checkpoints to keep (>= 1).
+    directory: where checkpoints go (one sub-directory per epoch, or per step for
+      snapshots).
+    keep: how many of the latest checkpoints to keep (>= 1), or ``None`` for all.
   """
 
-  def __init__(self, directory: str | pathlib.Path, keep: int = 2):
-    if keep < 1:
-      raise ValueError(f"keep must be >= 1, got {keep}")
+  def __init__(self, directory: str | pathlib.Path, keep: int | None = 2):
+    if keep is not None and keep < 1:
+      raise ValueError(f"keep must be >= 1 or None, got {keep}")
     self.directory = pathlib.Path(directory).absolute()
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
@@ -49,6 +50,15 @@ class Checkpoints:
   def latest_epoch(self) -> int | None:
     """The epoch of the newest complete checkpoint, or None."""
     return self._manager.latest_step()
+
+  def all_epochs(self) -> list[int]:
+    """The epochs (or steps) of every complete checkpoint, increasing."""
+    return sorted(self._manager.all_steps())
+
+  def delete(self, epoch: int) -> None:
+    """Deletes the checkpoint of ``epoch``."""
+    self._manager.wait_until_finished()
+    self._manager.delete(epoch)
 
   def save(self, epoch: int, state: Any) -> None:
     """Saves ``state`` as the checkpoint of ``epoch`` (asynchronously)."""

@@ -53,6 +53,9 @@ class Config:
       training set (in chunks of ``batch_size``, weighted by size), so one epoch is
       one step. BatchNorm uses the statistics of each chunk.
     augment: pad-4 random crop and horizontal flip on device (training only).
+    snapshots: snapshot ensembles: keep the model at the end of every cycle of an
+      ``sgdr`` or ``cyclic`` learning rate (in ``workdir/snapshots``) and report the
+      ensemble's and the last snapshot's evaluation accuracy after each new snapshot.
     seed: seeds the model, data order and augmentation.
     checkpoint_every: save an orbax checkpoint every N epochs (0: never) and at the end.
     keep_checkpoints: how many checkpoints to keep.
@@ -76,6 +79,7 @@ class Config:
   weight_decay_mask: str = "all"
   full_batch: bool = False
   augment: bool = True
+  snapshots: bool = False
   seed: int = 0
   checkpoint_every: int = 1
   keep_checkpoints: int = 2
@@ -107,6 +111,10 @@ class Config:
       value = getattr(self, name)
       if not isinstance(value, (int, float, Mapping)) or isinstance(value, bool):
         raise ValueError(f"{name} must be a number or a schedule spec dict, got {value!r}")
+    if self.snapshots and not (isinstance(self.learning_rate, Mapping)
+                               and self.learning_rate.get("name") in ("sgdr", "cyclic")):
+      raise ValueError(f"snapshots=True needs an 'sgdr' or 'cyclic' learning_rate spec, "
+                       f"got {self.learning_rate!r}")
 
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)

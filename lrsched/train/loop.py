@@ -17,7 +17,6 @@ import json
 import math
 import pathlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import jax
@@ -32,7 +31,9 @@ from lrsched.plotting import plot_training_curves
 from lrsched.train import steps as stepslib
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
+from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
+from lrsched.train.snapshots import SnapshotKeeper
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -61,12 +62,16 @@ class RunResult:
     history: the per-epoch metric records (also in ``metrics.jsonl``).
     state: the final :class:`~lrsched.train.steps.TrainState`.
     model: the trained model (eval mode), e.g. for :mod:`lrsched.hessian`.
+    snapshot_models: with ``Config.snapshots``, the model (eval mode) at the end of
+      every learning-rate cycle, oldest first; see
+      :func:`lrsched.train.snapshots.ensemble_predict`.
   """
 
   workdir: pathlib.Path
   history: list[dict[str, Any]]
   state: stepslib.TrainState
   model: nnx.Module
+  snapshot_models: list[nnx.Module] = dataclasses.field(default_factory=list)
 
 
 def load_data(config: Config) -> tuple[datalib.ArrayDataset, datalib.ArrayDataset]:
@@ -86,38 +91,6 @@ def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
   kwargs.setdefault("num_classes", train.num_classes)
   kwargs.setdefault("in_channels", train.images.shape[-1])
   return build_model(name, seed=config.seed, **kwargs)
-
-
-def _eval_batches(dataset: datalib.ArrayDataset, batch_size: int) -> Iterator[dict]:
-  """Global eval batches padded to a multiple of the device count; this process's rows."""
-  devices, processes = jax.device_count(), jax.process_count()
-  for batch in datalib.iterate_batches(dataset, batch_size, shuffle=False, drop_remainder=False):
-    n = len(batch["label"])
-    padded = -(-n // devices) * devices
-    batch = {k: np.concatenate([v, np.zeros((padded - n, *v.shape[1:]), v.dtype)])
-             for k, v in batch.items()}
-    batch["weight"] = (np.arange(padded) < n).astype(np.float32)
-    rows = padded // processes
-    start = jax.process_index() * rows
-    yield {k: v[start:start + rows] for k, v in batch.items()}
-
-
-def evaluate(eval_step, state: stepslib.TrainState, dataset: datalib.ArrayDataset,
-             batch_size: int, mesh) -> dict[str, float]:
-  """Loss and accuracy over a whole dataset (and per kind when it has kinds)."""
-  totals: dict[str, np.ndarray] = {}
-  for batch in _eval_batches(dataset, batch_size):
-    sums = eval_step(state.params, state.model_state, stepslib.shard_batch(mesh, batch))
-    for key, value in sums.items():
-      totals[key] = totals.get(key, 0) + np.asarray(value, np.float64)
-  result = {"loss": float(totals["loss"] / totals["count"]),
-            "accuracy": float(totals["correct"] / totals["count"])}
-  if dataset.kinds is not None:
-    for index, name in enumerate(datalib.KIND_NAMES):
-      count = totals["kind_count"][index]
-      if count:
-        result[f"accuracy_{name}"] = float(totals["kind_correct"][index] / count)
-  return result
 
 
 def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
@@ -194,6 +167,11 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
     state = checkpoints.restore(last_saved, state)
     start_epoch = last_saved + 1
   history = _read_history(metrics_path, start_epoch - 1)
+  keeper = None
+  if config.snapshots:
+    keeper = SnapshotKeeper(config.learning_rate, config.epochs * steps_per_epoch,
+                            steps_per_epoch, workdir / "snapshots", state,
+                            stepslib.make_predict_step(eval_def, mean, std, mesh))
   if lead:
     (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
@@ -212,6 +190,8 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         for chunk in batches:
           state, totals = accumulate(state, stepslib.shard_batch(mesh, chunk), totals)
         state = apply(state, totals)
+        if keeper:
+          keeper.after_step(int(state.step), state)
         loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
                                    float(totals["count"]))
         _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
@@ -222,6 +202,8 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         for batch in batches:
           global_step = int(state.step) if pending is None else pending[0] + 1
           state, metrics = train_step(state, stepslib.shard_batch(mesh, batch))
+          if keeper:
+            keeper.after_step(global_step + 1, state)
           if pending is not None:  # read the previous step's loss while this one runs
             loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
             correct += int(pending[1]["correct"])
@@ -240,6 +222,9 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
       if config.eval_train:
         record.update({f"train_eval_{k}": v for k, v in
                        evaluate(eval_step, state, train_ds, config.batch_size, mesh).items()})
+      if keeper:
+        record.update({f"{config.eval_split}_{k}" if "accuracy" in k else k: v for k, v in
+                       keeper.metrics(eval_ds, config.batch_size, mesh).items()})
       record["seconds"] = time.perf_counter() - started
       history.append(record)
       if lead:
@@ -254,8 +239,10 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   finally:
     bar.close()
     checkpoints.close()
+    if keeper:
+      keeper.close()
   model = nnx.merge(eval_def, state.params, state.model_state)
-  return RunResult(workdir, history, state, model)
+  return RunResult(workdir, history, state, model, keeper.models(eval_def) if keeper else [])
 
 
 def _check_finite(metrics: dict, step: int, epoch: int, checkpoint_epoch: int | None) -> float:

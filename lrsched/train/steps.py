@@ -185,6 +185,18 @@ def make_eval_step(graphdef: nnx.GraphDef, mean: np.ndarray, std: np.ndarray,
   return jax.jit(evaluate, out_shardings=replicated)
 
 
+def make_predict_step(graphdef: nnx.GraphDef, mean: np.ndarray, std: np.ndarray,
+                      mesh: jax.sharding.Mesh):
+  """Returns ``predict(params, model_state, batch) -> class probabilities`` (eval mode)."""
+
+  def predict(params, model_state, batch):
+    model = nnx.merge(graphdef, params, model_state, copy=True)
+    logits = model(normalize(batch["image"], mean, std))
+    return jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+
+  return jax.jit(predict, out_shardings=NamedSharding(mesh, P()))
+
+
 def global_norm(params: nnx.State) -> float:
   """The L2 norm of all trained parameters."""
   return float(optax.tree.norm(params))
