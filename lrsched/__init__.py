@@ -1,5 +1,7 @@
 """lrsched: learning-rate schedules and loss-curvature analysis for JAX/Optax."""
 
+from lrsched.autodecay import AutoDecay, AutoDecayState, autodecay
+from lrsched.range_test import lr_range_test, plot_range_test
 from lrsched.schedules import (
     budgeted,
     cyclic,
@@ -19,6 +21,11 @@ from lrsched.schedules import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoDecay",
+    "AutoDecayState",
+    "autodecay",
+    "lr_range_test",
+    "plot_range_test",
     "budgeted",
     "cyclic",
     "cyclic_momentum",

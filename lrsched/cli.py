@@ -9,6 +9,8 @@ runs a config; ``lrsched compare`` runs several and prints a table. E.g.::
 
     lrsched train --config experiments/configs/ps10_step_decay.py --workdir runs/a epochs=3
 
+    lrsched range-test --config experiments/configs/ps10_step_decay.py --out runs/range.png
+
 A spec may carry a ``"label"`` for the legend; ``@FILE`` reads a spec from a file.
 """
 
@@ -151,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
   comp.add_argument("--workdir", default="runs/compare", help="parent of the run directories")
   _add_run_arguments(comp)
   comp.set_defaults(run=_compare)
+
+  from lrsched import range_test
+  range_test.add_parser(commands)
 
   names = commands.add_parser("list", help="list the schedule names specs can use")
   names.set_defaults(run=_list)

@@ -53,6 +53,11 @@ class Config:
       training set (in chunks of ``batch_size``, weighted by size), so one epoch is
       one step. BatchNorm uses the statistics of each chunk.
     augment: pad-4 random crop and horizontal flip on device (training only).
+    autodecay: kwargs of :func:`lrsched.autodecay` (``factor``, ``beta``, ``window``,
+      ``tolerance``, ``drop``) to drive the learning rate by the epoch training loss
+      (You et al. 2019, App. A.1), or ``None`` (off). Needs a number
+      ``learning_rate`` (the initial value). Each epoch's record gains
+      ``autodecay_*`` fields; training ends early at AutoDecay's stop decision.
     snapshots: snapshot ensembles: keep the model at the end of every cycle of an
       ``sgdr`` or ``cyclic`` learning rate (in ``workdir/snapshots``) and report the
       ensemble's and the last snapshot's evaluation accuracy after each new snapshot.
@@ -79,6 +84,7 @@ class Config:
   weight_decay_mask: str = "all"
   full_batch: bool = False
   augment: bool = True
+  autodecay: dict[str, Any] | None = None
   snapshots: bool = False
   seed: int = 0
   checkpoint_every: int = 1
@@ -111,6 +117,13 @@ class Config:
       value = getattr(self, name)
       if not isinstance(value, (int, float, Mapping)) or isinstance(value, bool):
         raise ValueError(f"{name} must be a number or a schedule spec dict, got {value!r}")
+    if self.autodecay is not None:
+      if not isinstance(self.autodecay, Mapping):
+        raise ValueError(f"autodecay must be a dict of lrsched.autodecay kwargs or None, "
+                         f"got {self.autodecay!r}")
+      if isinstance(self.learning_rate, Mapping):
+        raise ValueError("autodecay needs a number learning_rate (its initial value), "
+                         f"got the schedule spec {self.learning_rate!r}")
     if self.snapshots and not (isinstance(self.learning_rate, Mapping)
                                and self.learning_rate.get("name") in ("sgdr", "cyclic")):
       raise ValueError(f"snapshots=True needs an 'sgdr' or 'cyclic' learning_rate spec, "

@@ -26,6 +26,7 @@ from flax import nnx
 from tqdm.auto import tqdm
 
 from lrsched import data as datalib
+from lrsched.autodecay import autodecay, decisions, last_record
 from lrsched.models import build_model
 from lrsched.plotting import plot_training_curves
 from lrsched.train import steps as stepslib
@@ -167,6 +168,15 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
     state = checkpoints.restore(last_saved, state)
     start_epoch = last_saved + 1
   history = _read_history(metrics_path, start_epoch - 1)
+  controller = ad_state = None
+  if config.autodecay is not None:
+    try:
+      controller = autodecay(float(config.learning_rate), **config.autodecay)
+    except TypeError as error:
+      raise ValueError(f"autodecay: {error}") from None
+    ad_state = controller.init()
+    for past in history:  # resume: the state is a function of the logged epoch losses
+      ad_state = controller.update(ad_state, past["train_loss"])
   keeper = None
   if config.snapshots:
     keeper = SnapshotKeeper(config.learning_rate, config.epochs * steps_per_epoch,
@@ -179,6 +189,8 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
              disable=not (config.progress and lead), unit="step", dynamic_ncols=True)
   try:
     for epoch in range(start_epoch, config.epochs + 1):
+      if ad_state is not None and bool(ad_state.should_stop):
+        break
       started = time.perf_counter()
       batches = datalib.iterate_batches(
           train_ds, config.batch_size, seed=config.seed, epoch=epoch,
@@ -226,16 +238,33 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         record.update({f"{config.eval_split}_{k}" if "accuracy" in k else k: v for k, v in
                        keeper.metrics(eval_ds, config.batch_size, mesh).items()})
       record["seconds"] = time.perf_counter() - started
+      if controller is not None:
+        # The record keeps the rate used during this epoch; a decay applies from the next.
+        ad_state = controller.update(ad_state, record["train_loss"])
+        info = last_record(ad_state)
+        record.update({f"autodecay_{k}": v for k, v in info.items() if k != "epoch"})
+        state = state.replace(opt_state=stepslib.replicate(
+            mesh, optax.tree.set(state.opt_state, learning_rate=ad_state.learning_rate)))
+        if lead:
+          (workdir / "autodecay.json").write_text(
+              json.dumps(decisions(ad_state), indent=2) + "\n")
+          if info["action"] in ("decay", "stop"):
+            tqdm.write(f"autodecay epoch {epoch}: {info['action']} (smoothed loss "
+                       f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, "
+                       f"drop ratio {info['drop_ratio']:.3g}) -> lr {info['learning_rate']:.3g}")
       history.append(record)
       if lead:
         _write_history(metrics_path, history)
         plot_training_curves(history, workdir / "curves.png")
         bar.set_postfix(loss=f"{record['train_loss']:.3f}",
                         acc=f"{record[f'{config.eval_split}_accuracy']:.3f}")
+      stop = ad_state is not None and bool(ad_state.should_stop)
       if (config.checkpoint_every and epoch % config.checkpoint_every == 0) or (
-          epoch == config.epochs and config.checkpoint_every):
+          (epoch == config.epochs or stop) and config.checkpoint_every):
         checkpoints.save(epoch, state)
         last_saved = epoch
+      if stop:
+        break
   finally:
     bar.close()
     checkpoints.close()

@@ -162,3 +162,22 @@ def test_full_batch_gradient_is_the_size_weighted_mean(tmp_path):
   diff = max(float(np.abs(a - b).max()) for a, b in
              zip(jax.tree.leaves(mean_grad), jax.tree.leaves(wrong), strict=True))
   assert diff > 1e-4
+
+
+def test_autodecay_drives_the_rate_and_stops_the_run(tmp_path, npz_path):
+  # tolerance 10: any window is "stable"; drop 0.99: a 1% drop since the stage start decays.
+  ad = {"window": 2, "tolerance": 10.0, "drop": 0.99, "beta": 0.0}
+  config = tiny_config(npz_path, epochs=20, learning_rate=0.02, autodecay=ad, momentum=0.0,
+                       weight_decay=0.0)
+  result = train(config, tmp_path / "run")
+  actions = [r["autodecay_action"] for r in result.history]
+  assert actions[-1] == "stop" and len(result.history) < 20
+  # Every decay divides the next epoch's rate by 10 (the default factor).
+  for before, after in zip(result.history[:-1], result.history[1:], strict=True):
+    expected = before["learning_rate"] * (0.1 if before["autodecay_action"] == "decay" else 1)
+    assert after["learning_rate"] == pytest.approx(expected)
+  assert "decay" in actions
+  logged = json.loads((tmp_path / "run/autodecay.json").read_text())
+  assert [d["action"] for d in logged] == [a for a in actions if a in ("decay", "stop")]
+  with pytest.raises(ValueError, match="autodecay needs a number learning_rate"):
+    tiny_config(npz_path, autodecay=ad, learning_rate={"name": "constant", "value": 0.1})
