@@ -6,6 +6,8 @@ from lrsched.schedules import (
     budgeted,
     cyclic,
     cyclic_momentum,
+    exp_lr,
+    exp_lr_momentum_init,
     from_spec,
     one_cycle,
     one_cycle_momentum,
@@ -15,6 +17,8 @@ from lrsched.schedules import (
     rex,
     sgdr,
     step_decay,
+    texp,
+    with_momentum_buffer,
     wsd,
 )
 
@@ -29,6 +33,8 @@ __all__ = [
     "budgeted",
     "cyclic",
     "cyclic_momentum",
+    "exp_lr",
+    "exp_lr_momentum_init",
     "from_spec",
     "one_cycle",
     "one_cycle_momentum",
@@ -38,5 +44,7 @@ __all__ = [
     "rex",
     "sgdr",
     "step_decay",
+    "texp",
+    "with_momentum_buffer",
     "wsd",
 ]

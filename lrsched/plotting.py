@@ -47,6 +47,12 @@ GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
      {decay: {"name": "wsd", "peak_value": 0.1, "total_steps": 1000, "warmup_steps": 100,
               "decay_steps": 200, "decay": decay}
       for decay in ("linear", "cosine", "sqrt")}, {}),
+    ("weight decay 1e-3 as an exponential rate (Li & Arora)",
+     {"texp of step decay 0.1 @500,750": {
+         "name": "texp", "weight_decay": 1e-3, "momentum": 0.9, "num_steps": 1000,
+         "schedule": {"name": "step_decay", "init_value": 0.1, "boundaries": [500, 750]}},
+      "exp_lr 0.1": {"name": "exp_lr", "init_value": 0.1, "weight_decay": 1e-3,
+                     "momentum": 0.9}}, {}),
     ("optax: cosine_decay, warmup_cosine_decay",
      {"cosine_decay": {"name": "cosine_decay", "init_value": 0.1, "decay_steps": 1000},
       "warmup_cosine_decay": {"name": "warmup_cosine_decay", "init_value": 0.0,

@@ -2,6 +2,12 @@
 
 from lrsched.schedules.budgeted import budgeted, rex
 from lrsched.schedules.cyclic import cyclic, cyclic_momentum
+from lrsched.schedules.exp_lr import (
+    exp_lr,
+    exp_lr_momentum_init,
+    texp,
+    with_momentum_buffer,
+)
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
 from lrsched.schedules.registry import from_spec, register, registered_names, resolve_spec
 from lrsched.schedules.sgdr import sgdr
@@ -12,6 +18,8 @@ __all__ = [
     "budgeted",
     "cyclic",
     "cyclic_momentum",
+    "exp_lr",
+    "exp_lr_momentum_init",
     "from_spec",
     "one_cycle",
     "one_cycle_momentum",
@@ -22,5 +30,7 @@ __all__ = [
     "rex",
     "sgdr",
     "step_decay",
+    "texp",
+    "with_momentum_buffer",
     "wsd",
 ]

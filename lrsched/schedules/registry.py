@@ -29,6 +29,7 @@ import optax
 from lrsched.schedules import _validation
 from lrsched.schedules.budgeted import budgeted, rex
 from lrsched.schedules.cyclic import cyclic, cyclic_momentum
+from lrsched.schedules.exp_lr import exp_lr, texp
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
 from lrsched.schedules.sgdr import sgdr
 from lrsched.schedules.step_decay import step_decay
@@ -53,6 +54,8 @@ _REGISTRY: dict[str, _Entry] = {
     "rex": _Entry(rex, ("total_steps",)),
     "budgeted": _Entry(budgeted, ("total_steps", "sample_every")),
     "wsd": _Entry(wsd, ("total_steps", "warmup_steps", "decay_steps")),
+    "exp_lr": _Entry(exp_lr, ()),
+    "texp": _Entry(texp, ("num_steps",)),
     "constant": _Entry(optax.constant_schedule, ()),
     "cosine_decay": _Entry(optax.cosine_decay_schedule, ("decay_steps",)),
     "warmup_cosine_decay": _Entry(
@@ -133,6 +136,9 @@ def resolve_spec(spec: Mapping[str, object],
                  steps_per_epoch: int | None = None) -> tuple[str, dict[str, object]]:
   """Checks a spec and returns ``(name, kwargs)`` with every duration in steps.
 
+  An argument that is itself a spec (``texp``'s ``schedule``) is built with
+  :func:`from_spec` and the same ``steps_per_epoch``.
+
   This is what :func:`from_spec` passes to the factory; tools that need a
   schedule's structure (e.g. the cycle ends of ``sgdr``/``cyclic`` for snapshot
   ensembles) read it from here.
@@ -149,6 +155,9 @@ def resolve_spec(spec: Mapping[str, object],
   if name not in _REGISTRY:
     raise ValueError(f"spec name must be one of {registered_names()}, got {name!r}")
   unit = _validation.choice("unit", kwargs.pop("unit", "steps"), UNITS)
+  for arg, value in kwargs.items():  # a spec inside a spec (texp's schedule) is built first
+    if isinstance(value, Mapping) and "name" in value:
+      kwargs[arg] = from_spec(value, steps_per_epoch)
   if unit == "epochs":
     if steps_per_epoch is None:
       raise ValueError(f"spec for {name!r} is in epochs: pass steps_per_epoch")

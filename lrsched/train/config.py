@@ -46,6 +46,11 @@ class Config:
     momentum: a number or a schedule spec (``"sgd"`` only).
     nesterov: Nesterov momentum (``"sgd"`` only).
     weight_decay: coupled L2 weight decay (``"sgd"`` only).
+    momentum_init: ``None`` (a zero momentum buffer) or ``"exp_lr"``: start the SGD
+      momentum buffer at :func:`lrsched.exp_lr_momentum_init`, which makes an
+      ``exp_lr`` learning rate exactly equivalent to its constant rate plus weight
+      decay (Li & Arora). Needs ``optimizer="sgd"``, an ``exp_lr`` learning-rate spec
+      with the config's ``momentum``, and ``weight_decay=0``.
     weight_decay_mask: which parameters decay: ``"all"`` (PyTorch's default and
       Li & Arora's setting), ``"kernels"`` (conv/linear kernels, not BatchNorm
       scale/bias or biases) or ``"none"``.
@@ -82,6 +87,7 @@ class Config:
   nesterov: bool = False
   weight_decay: float = 5e-4
   weight_decay_mask: str = "all"
+  momentum_init: str | None = None
   full_batch: bool = False
   augment: bool = True
   autodecay: dict[str, Any] | None = None
@@ -117,6 +123,18 @@ class Config:
       value = getattr(self, name)
       if not isinstance(value, (int, float, Mapping)) or isinstance(value, bool):
         raise ValueError(f"{name} must be a number or a schedule spec dict, got {value!r}")
+    if self.momentum_init is not None:
+      lr = self.learning_rate
+      if self.momentum_init != "exp_lr":
+        raise ValueError(f"momentum_init must be None or 'exp_lr', got {self.momentum_init!r}")
+      if not (isinstance(lr, Mapping) and lr.get("name") == "exp_lr"
+              and self.optimizer == "sgd" and lr.get("momentum") == self.momentum
+              and self.weight_decay == 0):
+        raise ValueError(
+            "momentum_init='exp_lr' needs optimizer='sgd', an 'exp_lr' learning_rate spec "
+            f"whose momentum equals momentum ({self.momentum!r}) and weight_decay=0; got "
+            f"learning_rate={lr!r}, optimizer={self.optimizer!r}, "
+            f"weight_decay={self.weight_decay!r}")
     if self.autodecay is not None:
       if not isinstance(self.autodecay, Mapping):
         raise ValueError(f"autodecay must be a dict of lrsched.autodecay kwargs or None, "

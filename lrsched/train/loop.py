@@ -29,6 +29,7 @@ from lrsched import data as datalib
 from lrsched.autodecay import autodecay, decisions, last_record
 from lrsched.models import build_model
 from lrsched.plotting import plot_training_curves
+from lrsched.schedules import exp_lr_momentum_init, with_momentum_buffer
 from lrsched.train import steps as stepslib
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
@@ -146,8 +147,13 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   train_def, eval_def, params, rest = stepslib.split_model(model)
   tx = make_optimizer(config, steps_per_epoch)
   mesh = stepslib.data_mesh()
+  opt_state = tx.init(params)
+  if config.momentum_init == "exp_lr":
+    lr = config.learning_rate
+    opt_state = with_momentum_buffer(opt_state, exp_lr_momentum_init(
+        params, lr["init_value"], lr["weight_decay"], lr["momentum"]))
   state = stepslib.replicate(mesh, stepslib.TrainState(
-      step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
+      step=np.int32(0), params=params, model_state=rest, opt_state=opt_state))
   key = jax.random.key(config.seed)
   num_kinds = len(datalib.KIND_NAMES) if train_ds.kinds is not None else 0
   eval_step = stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh)
