@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--out", help=f"output directory (default: RUN_DIR/{_DEFAULT_OUT} or "
                       f"./{_DEFAULT_OUT})")
-  parser.set_defaults(func=run)
+  parser.set_defaults(run=run)
   return parser
 
 

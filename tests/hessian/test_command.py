@@ -28,12 +28,13 @@ def run_dir(tmp_path_factory):
   return tmp / "run"
 
 
+@pytest.mark.slow  # trains a tiny run first (~30-60 s on 2 shared cores)
 def test_hessian_command_on_a_trained_run(run_dir, tmp_path, capsys):
   out = tmp_path / "out"
   args = _parse(["hessian", str(run_dir), "--num-batches", "2", "--batch-size", "12", "--k",
                  "3", "--tol", "3e-2", "--mode", "train", "--trace-probes", "2",
                  "--density-steps", "3", "--out", str(out)])
-  record = args.func(args)
+  record = args.run(args)
   printed = capsys.readouterr().out
   assert "eigenvalue" in printed and "2/lam" in printed and "trace (Hutchinson" in printed
   saved = json.loads((out / "hessian.json").read_text())
@@ -58,7 +59,7 @@ def test_hessian_command_on_a_config_at_initialization(tmp_path, capsys):
   args = _parse(["hessian", "--config", str(config_path), "--k", "2", "--tol", "1e-2",
                  "--batch-size", "8", "--mode", "eval"])
   args.out = str(tmp_path / "init")
-  record = args.func(args)
+  record = args.run(args)
   assert record["epoch"] is None and record["mode"] == "eval"
   assert (tmp_path / "init" / "intervals.png").is_file()
 
