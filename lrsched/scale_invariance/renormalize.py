@@ -82,8 +82,12 @@ def _resolve_mask(mask: Any, params: Any) -> Any:
   return mask(params) if callable(mask) else mask
 
 
-def _norm(x: jax.Array) -> jax.Array:
-  return jnp.sqrt(jnp.sum(jnp.square(x)))
+def _log2_norm(x: jax.Array) -> jax.Array:
+  """``log2 |x|``, computed as ``log2 max|x_i| + log2 |x / max|x_i||``: no overflow of
+  the sum of squares for norms up to the float maximum (-inf for zeros)."""
+  largest = jnp.max(jnp.abs(x))
+  safe = jnp.where(largest > 0, largest, 1.0)
+  return jnp.log2(largest) + 0.5 * jnp.log2(jnp.sum(jnp.square(x / safe)))
 
 
 def renormalized_sgd(
@@ -94,15 +98,20 @@ def renormalized_sgd(
     every: int = 1,
     target_norm: float | None = None,
 ) -> optax.GradientTransformation:
-  r"""``optax.sgd(learning_rate, momentum)`` that keeps scale-invariant tensors at norm ~1.
+  r"""``optax.sgd(learning_rate, momentum)`` that keeps scale-invariant tensors' norms bounded.
 
   Each update does heavy-ball SGD as ``optax.sgd`` (``v = g + momentum * v``,
   ``w_new = w - lr * v``); then, every ``every`` updates, each tensor selected by
   ``mask`` whose norm has left ``[target / sqrt(2), target * sqrt(2)]`` is
-  multiplied by ``c = 2**j`` (the power of two bringing it nearest to ``target``),
-  its momentum buffer by ``1 / c`` and its learning rate, from then on, by
-  ``c**2``. On a scale-invariant loss the trajectory is the plain run's up to these
-  per-tensor factors: ``w_plain = 2**-k * w`` with ``k = state.log2_factor``.
+  multiplied by ``c = 2`` or ``1/2`` (towards ``target``), its momentum buffer by
+  ``1 / c`` and its learning rate, from then on, by ``c**2``. One halving per check
+  keeps up with any practical growth (the weights of an exponential-LR run grow by
+  ``1 / alpha``, ~1.0005, per update); a tensor far from its target (a
+  ``target_norm`` much smaller than the initial norm) gets there over several
+  checks. A larger jump would lose precision: optax applies ``w + updates``, and
+  ``w + (2**-j * w_new - w)`` cancels ``j`` bits. On a scale-invariant loss the
+  trajectory is the plain run's up to these per-tensor factors:
+  ``w_plain = 2**-k * w`` with ``k = state.log2_factor``.
 
   Use it *instead of* ``optax.sgd`` when the learning rate grows exponentially
   (no weight decay: with it the rescaled state is not equivalent, see the module
@@ -155,7 +164,7 @@ def renormalized_sgd(
     def target(p: jax.Array) -> jax.Array:
       if log2_target_norm is not None:
         return jnp.asarray(log2_target_norm, jnp.float32)
-      return jnp.log2(_norm(p)).astype(jnp.float32)
+      return _log2_norm(p).astype(jnp.float32)
 
     return RenormalizedSGDState(
         count=jnp.zeros([], jnp.int32),
@@ -180,9 +189,12 @@ def renormalized_sgd(
       if not selected:
         return step, v, k
       new_w = w + step
-      log2_norm = jnp.log2(_norm(new_w))
+      log2_norm = _log2_norm(new_w)
       ok = check & jnp.isfinite(log2_norm)
-      shift = jnp.where(ok, -jnp.round(log2_norm - target), 0.0).astype(jnp.int32)
+      # At most a factor 2 per update: `w + updates` then rounds like a plain step
+      # (a jump by 2**-j would lose j bits to the cancellation in w + (2**-j w_new - w)).
+      shift = jnp.where(ok, jnp.clip(-jnp.round(log2_norm - target), -1.0, 1.0), 0.0)
+      shift = shift.astype(jnp.int32)
       step = jnp.where(shift != 0, jnp.ldexp(new_w, shift) - w, step)
       return step, jnp.ldexp(v, -shift), k + shift
 
@@ -220,5 +232,5 @@ def unrenormalized_log2_norms(params: Any, state: RenormalizedSGDState) -> Any:
   Returns:
     A pytree like ``params`` of float32 scalars.
   """
-  return jax.tree.map(lambda p, k: jnp.log2(_norm(p)).astype(jnp.float32) - k,
+  return jax.tree.map(lambda p, k: _log2_norm(p).astype(jnp.float32) - k,
                       params, state.log2_factor)

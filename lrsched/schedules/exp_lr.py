@@ -62,8 +62,10 @@ def _exp_lr_root(init_value: float, weight_decay: float, momentum: float) -> tup
   ``p(1) = lam*eta = (1 - alpha)(1 - beta)`` with the other root ``beta = g / alpha``,
   ``1 - alpha = lam*eta / (1 - g/alpha)`` without the cancellation of ``1 - alpha``.
   """
-  b = 1.0 + momentum - weight_decay * init_value
-  discriminant = b * b - 4.0 * momentum
+  x = weight_decay * init_value
+  b = 1.0 + momentum - x
+  # b^2 - 4g = (1 - g)^2 - x (2 (1 + g) - x), without the cancellation of b^2 - 4g.
+  discriminant = (1.0 - momentum) ** 2 - x * (2.0 * (1.0 + momentum) - x)
   if discriminant < 0.0 or b <= 0.0:
     limit = (1.0 - math.sqrt(momentum)) ** 2
     raise ValueError(
@@ -76,7 +78,7 @@ def _exp_lr_root(init_value: float, weight_decay: float, momentum: float) -> tup
     raise ValueError(
         f"init_value * weight_decay must be < 1 for a positive root alpha, got "
         f"init_value={init_value!r}, weight_decay={weight_decay!r}, momentum={momentum!r}")
-  one_minus_alpha = weight_decay * init_value / (1.0 - momentum / alpha)
+  one_minus_alpha = x / (1.0 - momentum / alpha)
   return alpha, one_minus_alpha
 
 
@@ -385,7 +387,7 @@ def _evaluate(schedule: optax.ScalarOrSchedule, num_steps: int) -> np.ndarray:
   if bad.size:
     raise ValueError(
         f"schedule must return finite learning rates > 0 at counts 0 .. {num_steps - 1}, "
-        f"got schedule({int(bad[0])}) = {values[bad[0]]!r}"
+        f"got schedule({int(bad[0])}) = {float(values[bad[0]])!r}"
         + (f" (and {bad.size - 1} more)" if bad.size > 1 else ""))
   return values
 
