@@ -53,9 +53,10 @@ def _conv(in_ch: int, out_ch: int, kernel: int, stride: int, rngs: nnx.Rngs) -> 
       kernel_init=nnx.initializers.variance_scaling(2.0, "fan_out", "normal"), rngs=rngs)
 
 
-def _norm(channels: int, scale_invariant: bool, rngs: nnx.Rngs) -> nnx.BatchNorm:
+def _norm(channels: int, scale_invariant: bool, rngs: nnx.Rngs,
+          epsilon: float = _BN_EPSILON) -> nnx.BatchNorm:
   return nnx.BatchNorm(
-      channels, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, use_scale=not scale_invariant,
+      channels, momentum=_BN_MOMENTUM, epsilon=epsilon, use_scale=not scale_invariant,
       use_bias=not scale_invariant, rngs=rngs)
 
 
@@ -75,17 +76,18 @@ class PreActBlock(nnx.Module):
   """BN-ReLU-conv3x3-(dropout)-BN-ReLU-conv3x3 with an identity or 1x1 shortcut."""
 
   def __init__(self, in_ch: int, out_ch: int, stride: int, dropout_rate: float,
-               scale_invariant: bool, *, rngs: nnx.Rngs):
-    self.norm1 = _norm(in_ch, scale_invariant, rngs)
+               scale_invariant: bool, *, rngs: nnx.Rngs, bn_epsilon: float = _BN_EPSILON):
+    self.norm1 = _norm(in_ch, scale_invariant, rngs, bn_epsilon)
     self.conv1 = _conv(in_ch, out_ch, 3, stride, rngs)
     self.dropout = nnx.Dropout(dropout_rate, rngs=rngs) if dropout_rate > 0 else None
-    self.norm2 = _norm(out_ch, scale_invariant, rngs)
+    self.norm2 = _norm(out_ch, scale_invariant, rngs, bn_epsilon)
     self.conv2 = _conv(out_ch, out_ch, 3, 1, rngs)
     needs_projection = stride != 1 or in_ch != out_ch
     self.shortcut = _conv(in_ch, out_ch, 1, stride, rngs) if needs_projection else None
     # Scale-invariant variant: every kernel's output is normalized (see module doc).
-    self.norm_out = _norm(out_ch, True, rngs) if scale_invariant else None
-    self.norm_shortcut = (_norm(out_ch, True, rngs) if scale_invariant and needs_projection
+    self.norm_out = _norm(out_ch, True, rngs, bn_epsilon) if scale_invariant else None
+    self.norm_shortcut = (_norm(out_ch, True, rngs, bn_epsilon)
+                          if scale_invariant and needs_projection
                           else None)
 
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -106,22 +108,26 @@ class _PreActNet(nnx.Module):
   """Stem conv, stages of :class:`PreActBlock`, BN-ReLU, average pool, classifier."""
 
   def __init__(self, blocks_per_stage: int, widths: Sequence[int], num_classes: int,
-               in_channels: int, dropout_rate: float, scale_invariant: bool, rngs: nnx.Rngs):
+               in_channels: int, dropout_rate: float, scale_invariant: bool, rngs: nnx.Rngs,
+               bn_epsilon: float = _BN_EPSILON):
+    if not bn_epsilon > 0:
+      raise ValueError(f"bn_epsilon must be > 0, got {bn_epsilon!r}")
     _check_positive_int("num_classes", num_classes)
     _check_positive_int("in_channels", in_channels)
     if not 0.0 <= dropout_rate < 1.0:
       raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     self.stem = _conv(in_channels, 16, 3, 1, rngs)
-    self.stem_norm = _norm(16, True, rngs) if scale_invariant else None
+    self.stem_norm = _norm(16, True, rngs, bn_epsilon) if scale_invariant else None
     blocks = []
     in_ch = 16
     for stage, width in enumerate(widths):
       for index in range(blocks_per_stage):
         stride = 2 if stage > 0 and index == 0 else 1
-        blocks.append(PreActBlock(in_ch, width, stride, dropout_rate, scale_invariant, rngs=rngs))
+        blocks.append(PreActBlock(in_ch, width, stride, dropout_rate, scale_invariant,
+                                  rngs=rngs, bn_epsilon=bn_epsilon))
         in_ch = width
     self.blocks = nnx.List(blocks)
-    self.norm = _norm(in_ch, scale_invariant, rngs)
+    self.norm = _norm(in_ch, scale_invariant, rngs, bn_epsilon)
     if scale_invariant:
       self.head = FixedLinear(in_ch, num_classes, rngs=rngs)
     else:
@@ -148,6 +154,8 @@ class WideResNet(_PreActNet):
       paper's best CIFAR runs; 0 by default).
     in_channels: channels of the input images (3 for CIFAR, 6 for PS10).
     scale_invariant: build Li & Arora's scale-invariant variant (see module doc).
+    bn_epsilon: BatchNorm's epsilon (PyTorch's 1e-5). It breaks scale invariance at a
+      relative level ~``bn_epsilon / var``; exact-equivalence experiments use ~1e-12.
     rngs: the ``nnx.Rngs`` for initialization (and dropout).
 
   Example:
@@ -160,14 +168,15 @@ class WideResNet(_PreActNet):
 
   def __init__(self, depth: int, widen_factor: int, num_classes: int = 10,
                dropout_rate: float = 0.0, *, in_channels: int = 3,
-               scale_invariant: bool = False, rngs: nnx.Rngs):
+               scale_invariant: bool = False, bn_epsilon: float = _BN_EPSILON,
+               rngs: nnx.Rngs):
     _check_positive_int("depth", depth)
     _check_positive_int("widen_factor", widen_factor)
     if depth < 10 or (depth - 4) % 6:
       raise ValueError(f"depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, ...), got {depth}")
     widths = (16 * widen_factor, 32 * widen_factor, 64 * widen_factor)
     super().__init__((depth - 4) // 6, widths, num_classes, in_channels, dropout_rate,
-                     scale_invariant, rngs)
+                     scale_invariant, rngs, bn_epsilon)
 
 
 class PreResNet(_PreActNet):
@@ -179,6 +188,8 @@ class PreResNet(_PreActNet):
     num_classes: number of output logits.
     in_channels: channels of the input images.
     scale_invariant: build Li & Arora's scale-invariant variant (see module doc).
+    bn_epsilon: BatchNorm's epsilon (PyTorch's 1e-5). It breaks scale invariance at a
+      relative level ~``bn_epsilon / var``; exact-equivalence experiments use ~1e-12.
     rngs: the ``nnx.Rngs`` for initialization.
 
   Example:
@@ -189,13 +200,14 @@ class PreResNet(_PreActNet):
   """
 
   def __init__(self, depth: int, num_classes: int = 10, *, in_channels: int = 3,
-               scale_invariant: bool = False, rngs: nnx.Rngs):
+               scale_invariant: bool = False, bn_epsilon: float = _BN_EPSILON,
+               rngs: nnx.Rngs):
     _check_positive_int("depth", depth)
     if depth < 8 or (depth - 2) % 6:
       raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 44, 56, 110, ...), "
                        f"got {depth}")
     super().__init__((depth - 2) // 6, (16, 32, 64), num_classes, in_channels, 0.0,
-                     scale_invariant, rngs)
+                     scale_invariant, rngs, bn_epsilon)
 
 
 def _check_positive_int(name: str, value: object) -> None:
