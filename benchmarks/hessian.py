@@ -159,7 +159,7 @@ def main() -> None:
   gap = np.abs(lanczos.eigenvalues[:common] - power.eigenvalues[:common]) / np.abs(
       lanczos.eigenvalues[:common])
   print(f"max relative difference Lanczos vs power (residual stop) eigenvalues: {gap.max():.2e}")
-  smallest = top_eigenvalues(operator, k=1, tol=args.tol, which="smallest")
+  smallest = top_eigenvalues(operator, k=1, tol=args.tol, which="smallest", max_matvecs=60)
   print(f"smallest eigenvalue (Lanczos): {smallest.eigenvalues[0]:.4g} "
         f"(converged {smallest.all_converged}, {smallest.num_matvecs} HVPs)")
 

@@ -131,6 +131,11 @@ def _random_unit(rng: np.random.Generator, n: int, dtype, basis: np.ndarray | No
   return None
 
 
+def default_lanczos_budget(n: int, k: int) -> int:
+  """``min(n, max(100, 20 k))``: Lanczos's default HVP budget (and basis size)."""
+  return min(n, max(100, 20 * k))
+
+
 def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: float = 1e-3,
             max_matvecs: int | None = None, seed: int = 0, dtype=np.float64,
             return_eigenvectors: bool = False) -> dict:
@@ -144,7 +149,8 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     k: how many eigenvalues.
     which: ``"largest"`` or ``"smallest"`` (algebraic).
     tol: relative residual at which a Ritz pair counts as converged.
-    max_matvecs: the budget (default ``n``).
+    max_matvecs: the budget, also the most basis vectors kept (default
+      :func:`default_lanczos_budget`; memory ``max_matvecs * n`` floats).
     seed: seeds the start vector.
     dtype: dtype of the Krylov basis.
     return_eigenvectors: also return the Ritz vectors (flat, rows).
@@ -161,7 +167,7 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     ([100.0, 99.0, 98.0], True)
   """
   rng = np.random.default_rng(seed)
-  budget = n if max_matvecs is None else min(max_matvecs, n)
+  budget = min(default_lanczos_budget(n, k) if max_matvecs is None else max_matvecs, n)
   basis = np.zeros((min(budget, 32) + 1, n), dtype)
   basis[0] = _random_unit(rng, n, dtype, None)
   alphas: list[float] = []
@@ -336,8 +342,9 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
       largest *magnitude*; see the module docstring).
     tol: relative residual for convergence (and the power iteration's stopping
       tolerance), in ``[10 eps, 1)``.
-    max_matvecs: HVP budget (default: ``n`` for Lanczos, ``k * max_iter`` for power;
-      power iteration returns fewer than ``k`` values if it runs out).
+    max_matvecs: HVP budget (default: ``min(n, max(100, 20 k))`` for Lanczos, which keeps
+      that many basis vectors of ``n`` floats on the host; ``k * max_iter`` for power,
+      which returns fewer than ``k`` values if it runs out).
     seed: seeds the start vectors.
     which: ``"largest"`` or ``"smallest"`` (Lanczos only).
     return_eigenvectors: also return unit eigenvectors as parameter pytrees.
