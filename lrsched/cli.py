@@ -155,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
   comp.set_defaults(run=_compare)
 
   from lrsched import range_test
+  from lrsched.hessian import command as hessian_command
+
   range_test.add_parser(commands)
+  hessian_command.add_parser(commands)
 
   names = commands.add_parser("list", help="list the schedule names specs can use")
   names.set_defaults(run=_list)
