@@ -1,7 +1,9 @@
 """lrsched: learning-rate schedules and loss-curvature analysis for JAX/Optax."""
 
+from lrsched import scale_invariance
 from lrsched.autodecay import AutoDecay, AutoDecayState, autodecay
 from lrsched.range_test import lr_range_test, plot_range_test
+from lrsched.scale_invariance import check_scale_invariance, renormalized_sgd, scale_invariant_mask
 from lrsched.schedules import (
     budgeted,
     cyclic,
@@ -31,6 +33,7 @@ __all__ = [
     "lr_range_test",
     "plot_range_test",
     "budgeted",
+    "check_scale_invariance",
     "cyclic",
     "cyclic_momentum",
     "exp_lr",
@@ -41,7 +44,10 @@ __all__ = [
     "per_epoch",
     "register",
     "registered_names",
+    "renormalized_sgd",
     "rex",
+    "scale_invariance",
+    "scale_invariant_mask",
     "sgdr",
     "step_decay",
     "texp",

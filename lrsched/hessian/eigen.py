@@ -138,7 +138,7 @@ def default_lanczos_budget(n: int, k: int) -> int:
 
 def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: float = 1e-3,
             max_matvecs: int | None = None, seed: int = 0, dtype=np.float64,
-            return_eigenvectors: bool = False) -> dict:
+            return_eigenvectors: bool = False, start: np.ndarray | None = None) -> dict:
   """Extreme eigenpairs of a symmetric operator by Lanczos with full reorthogonalization.
 
   The generic engine behind :func:`top_eigenvalues` (which validates its inputs).
@@ -154,6 +154,9 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     seed: seeds the start vector.
     dtype: dtype of the Krylov basis.
     return_eigenvectors: also return the Ritz vectors (flat, rows).
+    start: the start vector (flat, length ``n``; normalized here), e.g. the previous
+      top eigenvector when tracking the spectrum during training (a warm start);
+      default: a random unit vector from ``seed``.
 
   Returns:
     A dict with ``eigenvalues`` (descending), ``residuals``, ``relative_residuals``,
@@ -169,7 +172,15 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   rng = np.random.default_rng(seed)
   budget = min(default_lanczos_budget(n, k) if max_matvecs is None else max_matvecs, n)
   basis = np.zeros((min(budget, 32) + 1, n), dtype)
-  basis[0] = _random_unit(rng, n, dtype, None)
+  if start is None:
+    basis[0] = _random_unit(rng, n, dtype, None)
+  else:
+    start = np.asarray(start, np.float64).ravel()
+    norm = float(np.linalg.norm(start))
+    if start.shape != (n,) or not np.isfinite(norm) or norm == 0:
+      raise ValueError(f"start must be a finite nonzero vector of length {n}, got shape "
+                       f"{start.shape} and norm {norm}")
+    basis[0] = (start / norm).astype(dtype)
   alphas: list[float] = []
   betas: list[float] = []
   m = 0
@@ -329,7 +340,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
                     max_matvecs: int | None = None, seed: int = 0, *, which: str = "largest",
                     return_eigenvectors: bool = False, max_iter: int = 100,
                     stop: str = "relative_change", mode: str | None = None,
-                    linearize: bool | None = None) -> EigenResult:
+                    linearize: bool | None = None, start: Any = None) -> EigenResult:
   """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
 
   Args:
@@ -352,6 +363,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     stop: power iteration's rule, ``"relative_change"`` (PyHessian) or ``"residual"``.
     mode: the BatchNorm mode to record (default: ``loss_fn.mode`` when present).
     linearize: see :class:`DatasetHessian`.
+    start: Lanczos's start vector as a params-like pytree (e.g. the previous result's
+      top eigenvector, to warm-start tracking during training); default random.
 
   Returns:
     An :class:`EigenResult`; values that missed ``tol`` are flagged ``converged=False``.
@@ -382,11 +395,14 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
   operator = _operator(loss_fn, params, batches, linearize)
   _check_common(operator, k, tol, max_matvecs)
-  start_count, start = operator.num_matvecs, time.perf_counter()
+  start_count, started = operator.num_matvecs, time.perf_counter()
   common = dict(tol=tol, max_matvecs=max_matvecs, seed=seed, dtype=operator.dtype,
                 return_eigenvectors=return_eigenvectors)
+  if start is not None and method != "lanczos":
+    raise ValueError("start (a warm start) is supported by method='lanczos' only")
   if method == "lanczos":
-    out = lanczos(operator.matvec, operator.size, k, which=which, **common)
+    flat_start = None if start is None else np.asarray(operator.spec.ravel(start))
+    out = lanczos(operator.matvec, operator.size, k, which=which, start=flat_start, **common)
   else:
     out = power_iteration(operator.matvec, operator.size, k, max_iter=max_iter, stop=stop,
                           **common)
@@ -394,7 +410,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
   return EigenResult(
       eigenvalues=out["eigenvalues"].astype(np.float64), residuals=out["residuals"],
       relative_residuals=out["relative_residuals"], converged=out["converged"],
-      num_matvecs=operator.num_matvecs - start_count, wall_time=time.perf_counter() - start,
+      num_matvecs=operator.num_matvecs - start_count, wall_time=time.perf_counter() - started,
       method=method, which=which, tol=tol, mode=_mode(loss_fn, mode), seed=seed,
       eigenvectors=None if vectors is None else [operator.unravel(v) for v in vectors])
 

@@ -63,6 +63,10 @@ class Config:
       (You et al. 2019, App. A.1), or ``None`` (off). Needs a number
       ``learning_rate`` (the initial value). Each epoch's record gains
       ``autodecay_*`` fields; training ends early at AutoDecay's stop decision.
+    sharpness_every: every N steps, estimate the top Hessian eigenvalue of the training
+      loss on a probe batch and log it beside ``2/lr`` and ``(2+2 momentum)/lr`` in
+      ``sharpness.jsonl``/``sharpness.png`` (0: off); see :mod:`lrsched.train.sharpness`.
+    sharpness_batch_size: the probe batch (the first N training samples; 0: ``batch_size``).
     snapshots: snapshot ensembles: keep the model at the end of every cycle of an
       ``sgdr`` or ``cyclic`` learning rate (in ``workdir/snapshots``) and report the
       ensemble's and the last snapshot's evaluation accuracy after each new snapshot.
@@ -91,6 +95,8 @@ class Config:
   full_batch: bool = False
   augment: bool = True
   autodecay: dict[str, Any] | None = None
+  sharpness_every: int = 0
+  sharpness_batch_size: int = 0
   snapshots: bool = False
   seed: int = 0
   checkpoint_every: int = 1
@@ -106,7 +112,8 @@ class Config:
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name in ("train_subset", "checkpoint_every", "keep_checkpoints"):
+    for name in ("train_subset", "checkpoint_every", "keep_checkpoints", "sharpness_every",
+                 "sharpness_batch_size"):
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")

@@ -35,6 +35,7 @@ from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
+from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
 
 
@@ -183,6 +184,11 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
     ad_state = controller.init()
     for past in history:  # resume: the state is a function of the logged epoch losses
       ad_state = controller.update(ad_state, past["train_loss"])
+  tracker = None
+  if config.sharpness_every:
+    tracker = SharpnessTracker(config.sharpness_every, train_def, train_ds,
+                               config.sharpness_batch_size or config.batch_size, mean, std,
+                               workdir / "sharpness.jsonl", start_step=int(state.step))
   keeper = None
   if config.snapshots:
     keeper = SnapshotKeeper(config.learning_rate, config.epochs * steps_per_epoch,
@@ -210,6 +216,9 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         state = apply(state, totals)
         if keeper:
           keeper.after_step(int(state.step), state)
+        if tracker:
+          tracker.after_step(int(state.step), state.params, state.model_state,
+                             _hyperparams(state))
         loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
                                    float(totals["count"]))
         _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
@@ -222,6 +231,9 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
           state, metrics = train_step(state, stepslib.shard_batch(mesh, batch))
           if keeper:
             keeper.after_step(global_step + 1, state)
+          if tracker:
+            tracker.after_step(global_step + 1, state.params, state.model_state,
+                               _hyperparams(state))
           if pending is not None:  # read the previous step's loss while this one runs
             loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
             correct += int(pending[1]["correct"])
@@ -259,6 +271,8 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
                        f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, "
                        f"drop ratio {info['drop_ratio']:.3g}) -> lr {info['learning_rate']:.3g}")
       history.append(record)
+      if tracker and lead:
+        tracker.write()
       if lead:
         _write_history(metrics_path, history)
         plot_training_curves(history, workdir / "curves.png")
