@@ -37,6 +37,7 @@ import numpy as np
 from flax import nnx
 from matplotlib.figure import Figure
 
+from lrsched.plotting import save_figure
 from lrsched.train import Config, train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -98,7 +99,7 @@ def plot(histories: dict[str, list[dict]], path: pathlib.Path) -> None:
     ax.set_xlabel("epoch")
     ax.legend(fontsize="small")
   axes[1].set_yscale("log")
-  fig.savefig(path, dpi=110)
+  save_figure(fig, path)
 
 
 def main() -> None:

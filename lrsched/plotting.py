@@ -120,7 +120,7 @@ def plot_schedules(
   if title:
     fig.suptitle(title)
   if path is not None:
-    _save(fig, path)
+    save_figure(fig, path)
   return fig
 
 
@@ -154,7 +154,7 @@ def plot_gallery(path: str | pathlib.Path) -> pathlib.Path:
   for ax in axes[-cols:]:
     ax.set_xlabel("step")
   fig.suptitle(f"lrsched schedule gallery ({GALLERY_STEPS} steps)")
-  return _save(fig, path)
+  return save_figure(fig, path)
 
 
 def plot_training_curves(history: Sequence[Mapping[str, float]],
@@ -196,11 +196,12 @@ def plot_training_curves(history: Sequence[Mapping[str, float]],
     if ax.lines:
       ax.legend(fontsize="x-small")
   if path is not None:
-    _save(fig, path)
+    save_figure(fig, path)
   return fig
 
 
-def _save(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
+def save_figure(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
+  """Writes ``fig`` as a PNG (110 dpi), creating the parent directory; returns the path."""
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   fig.savefig(path, dpi=110)

@@ -48,6 +48,8 @@ import numpy as np
 import optax
 from matplotlib.figure import Figure
 
+from lrsched.plotting import save_figure
+
 OptimizerFactory = Callable[[optax.ScalarOrSchedule], optax.GradientTransformation]
 
 
@@ -283,7 +285,7 @@ def plot_range_test(result: RangeTestResult, path: str | pathlib.Path | None = N
   if path is not None:
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
   return fig
 
 

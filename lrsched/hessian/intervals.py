@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from lrsched.plotting import save_figure
+
 
 @dataclasses.dataclass
 class ConvergenceIntervals:
@@ -161,7 +163,7 @@ def plot_convergence_intervals(
   ax.set_title(title or "Convergence intervals of the top Hessian eigenvalues")
   fig.legend(fontsize=8, loc="outside right upper")
   if path is not None:
-    _save(fig, path)
+    save_figure(fig, path)
   return fig
 
 
@@ -183,12 +185,5 @@ def plot_spectral_density(grid: np.ndarray, density: np.ndarray,
   ax.set_ylabel("density")
   ax.set_title(title or "Hessian spectral density (SLQ)")
   if path is not None:
-    _save(fig, path)
+    save_figure(fig, path)
   return fig
-
-
-def _save(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fig.savefig(path, dpi=110)
-  return path

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from lrsched import data as datalib
 from lrsched.hessian import model_loss, top_eigenvalues
+from lrsched.plotting import save_figure
 
 
 class SharpnessTracker:
@@ -97,5 +98,5 @@ def plot_sharpness(records: list[dict[str, Any]], path: str | pathlib.Path) -> F
   ax.set_yscale("log")
   ax.legend(fontsize="small")
   ax.set_title("sharpness (train-mode BatchNorm, probe batch)")
-  fig.savefig(path, dpi=110)
+  save_figure(fig, path)
   return fig
