@@ -46,7 +46,8 @@ SUBSET = ROOT.parent / "shared/data/cifar10_subset.npz"
 LR, WD, MOMENTUM = 0.1, 5e-4, 0.9
 
 
-def configs(epochs: int = 15, depth: int = 8, seed: int = 0) -> dict[str, Config]:
+def configs(epochs: int = 15, depth: int = 8, seed: int = 0,
+            param_dtype: str = "float64") -> dict[str, Config]:
   """The three runs' configs (``a``, ``b``, ``c``)."""
   data = ({"name": str(SUBSET)} if SUBSET.exists() else
           {"name": "ps10", "num_train": 5000, "num_test": 1000, "image_size": 8})
@@ -58,7 +59,7 @@ def configs(epochs: int = 15, depth: int = 8, seed: int = 0) -> dict[str, Config
   model = {"name": "preresnet", "depth": depth, "scale_invariant": True, "bn_epsilon": 1e-12}
   base = dict(data=data, model=model,
               batch_size=128, epochs=epochs, momentum=MOMENTUM, augment=SUBSET.exists(),
-              seed=seed, checkpoint_every=0, progress=False)
+              seed=seed, checkpoint_every=0, progress=False, param_dtype=param_dtype)
   return {
       "a": Config(learning_rate=step_decay, weight_decay=WD, **base),
       # num_steps in epochs too: texp covers exactly the run.
@@ -108,10 +109,15 @@ def main() -> None:
   parser.add_argument("--epochs", type=int, default=15)
   parser.add_argument("--depth", type=int, default=8)
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--dtype", default="float64", choices=("float32", "float64"),
+                      help="parameter dtype (float32 runs drift apart by amplified rounding)")
   args = parser.parse_args()
+  if args.dtype == "float64":
+    jax.config.update("jax_enable_x64", True)
   workdir = pathlib.Path(args.workdir)
   results = {key: train(config, workdir / key)
-             for key, config in configs(args.epochs, args.depth, args.seed).items()}
+             for key, config in configs(args.epochs, args.depth, args.seed,
+                                        args.dtype).items()}
   histories = {key: r.history for key, r in results.items()}
   plot(histories, workdir / "exp_lr_equivalence.png")
   rows = []

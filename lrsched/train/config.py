@@ -70,6 +70,12 @@ class Config:
     snapshots: snapshot ensembles: keep the model at the end of every cycle of an
       ``sgdr`` or ``cyclic`` learning rate (in ``workdir/snapshots``) and report the
       ensemble's and the last snapshot's evaluation accuracy after each new snapshot.
+    param_dtype: ``"float32"`` or ``"float64"``: the dtype of the parameters, the
+      BatchNorm statistics and the optimizer state (the model is initialized in
+      float32, then cast, so both dtypes start from the same weights). float64
+      needs ``jax.config.update("jax_enable_x64", True)`` before training; it is for
+      exactness experiments (e.g. weight decay vs its exponential-rate equivalent,
+      whose float32 runs drift apart by amplified rounding).
     seed: seeds the model, data order and augmentation.
     checkpoint_every: save an orbax checkpoint every N epochs (0: never) and at the end.
     keep_checkpoints: how many checkpoints to keep.
@@ -98,6 +104,7 @@ class Config:
   sharpness_every: int = 0
   sharpness_batch_size: int = 0
   snapshots: bool = False
+  param_dtype: str = "float32"
   seed: int = 0
   checkpoint_every: int = 1
   keep_checkpoints: int = 2
@@ -130,6 +137,8 @@ class Config:
       value = getattr(self, name)
       if not isinstance(value, (int, float, Mapping)) or isinstance(value, bool):
         raise ValueError(f"{name} must be a number or a schedule spec dict, got {value!r}")
+    if self.param_dtype not in ("float32", "float64"):
+      raise ValueError(f"param_dtype must be 'float32' or 'float64', got {self.param_dtype!r}")
     if self.momentum_init is not None:
       lr = self.learning_rate
       if self.momentum_init != "exp_lr":

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -93,7 +94,15 @@ def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
   name = kwargs.pop("name")
   kwargs.setdefault("num_classes", train.num_classes)
   kwargs.setdefault("in_channels", train.images.shape[-1])
-  return build_model(name, seed=config.seed, **kwargs)
+  model = build_model(name, seed=config.seed, **kwargs)
+  if config.param_dtype == "float64":
+    if not jax.config.jax_enable_x64:
+      raise ValueError("param_dtype='float64' needs jax.config.update('jax_enable_x64', True) "
+                       "before training")
+    state = nnx.state(model)
+    nnx.update(model, jax.tree.map(
+        lambda x: x.astype(np.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, state))
+  return model
 
 
 def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
