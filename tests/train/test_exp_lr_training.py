@@ -62,3 +62,17 @@ def test_momentum_init_is_validated(npz_path):
                 momentum=0.8)
   with pytest.raises(ValueError, match="momentum_init must be None or 'exp_lr'"):
     tiny_config(npz_path, momentum_init="zeros")
+
+
+def test_float64_parameters(tmp_path, npz_path):
+  config = tiny_config(npz_path, epochs=1, model=MODEL, param_dtype="float64",
+                       checkpoint_every=0)
+  with pytest.raises(ValueError, match="needs jax.config.update"):
+    train(config, tmp_path / "f32")
+  with jax.enable_x64(True):
+    result = train(config, tmp_path / "f64")
+    dtypes = {str(x.dtype) for x in jax.tree.leaves(nnx.state(result.model))
+              if np.issubdtype(x.dtype, np.floating)}
+  assert dtypes == {"float64"}
+  with pytest.raises(ValueError, match="param_dtype must be 'float32' or 'float64'"):
+    tiny_config(npz_path, param_dtype="bfloat16")
