@@ -73,7 +73,8 @@ def replicate(mesh: jax.sharding.Mesh, tree: Any) -> Any:
 def _loss_and_logits(graphdef, params, model_state, images, labels, weights=None):
   model = nnx.merge(graphdef, params, model_state, copy=True)
   logits = model(images)
-  losses = optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
+  logits = logits.astype(jnp.promote_types(logits.dtype, jnp.float32))  # float64 stays
+  losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
   if weights is None:
     loss = jnp.mean(losses)
   else:
@@ -192,7 +193,7 @@ def make_predict_step(graphdef: nnx.GraphDef, mean: np.ndarray, std: np.ndarray,
   def predict(params, model_state, batch):
     model = nnx.merge(graphdef, params, model_state, copy=True)
     logits = model(normalize(batch["image"], mean, std))
-    return jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
+    return jax.nn.softmax(logits.astype(jnp.promote_types(logits.dtype, jnp.float32)), axis=-1)
 
   return jax.jit(predict, out_shardings=NamedSharding(mesh, P()))
 
