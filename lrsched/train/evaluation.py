@@ -31,7 +31,7 @@ def _eval_batches(dataset: datalib.ArrayDataset, batch_size: int) -> Iterator[di
 
 
 def predict(predict_step, params, model_state, dataset: datalib.ArrayDataset,
-             batch_size: int, mesh) -> np.ndarray:
+            batch_size: int, mesh) -> np.ndarray:
   """Class probabilities for every sample of ``dataset``, in order (padding rows last)."""
   return np.concatenate([
       np.asarray(predict_step(params, model_state, stepslib.shard_batch(mesh, batch)))

@@ -71,6 +71,11 @@ def cycle_ends(spec: Mapping[str, Any], total_steps: int,
   return ends
 
 
+@nnx.jit
+def _probabilities(model: nnx.Module, images: jax.Array) -> jax.Array:
+  return jax.nn.softmax(model(images).astype(jnp.float32), axis=-1)
+
+
 def ensemble_predict(models: Sequence[nnx.Module], images: jax.Array,
                      batch_size: int = 256) -> np.ndarray:
   """Averages the softmax outputs of ``models`` (each called in its current mode).
@@ -88,8 +93,7 @@ def ensemble_predict(models: Sequence[nnx.Module], images: jax.Array,
     raise ValueError("models must hold at least one model")
   total = None
   for model in models:
-    forward = nnx.jit(lambda m, x: jax.nn.softmax(m(x).astype(jnp.float32), axis=-1))
-    probs = np.concatenate([np.asarray(forward(model, images[i:i + batch_size]))
+    probs = np.concatenate([np.asarray(_probabilities(model, images[i:i + batch_size]))
                             for i in range(0, len(images), batch_size)])
     total = probs if total is None else total + probs
   return total / len(models)
