@@ -53,15 +53,19 @@ class SharpnessTracker:
       self.records = [r for r in map(json.loads, self.path.read_text().splitlines())
                       if r["step"] <= start_step]
     self._vector = None
+    self._loss_fn = None
 
   def after_step(self, step: int, params: Any, model_state: Any,
                  hyperparams: dict[str, float]) -> dict[str, Any] | None:
     """Estimates the sharpness when ``step % every == 0``; returns the record (or None)."""
     if step % self.every:
       return None
-    model = nnx.merge(self.graphdef, params, model_state, copy=True)
-    loss_fn, flat_params = model_loss(model, "train", preprocess=self.preprocess)
-    result = top_eigenvalues(loss_fn, flat_params, self.batch, k=1, tol=self.tol,
+    if self._loss_fn is None:
+      # Train-mode BatchNorm reads batch statistics only, never the running ones kept in
+      # the loss function, so one loss function (compiled once) serves every estimate.
+      model = nnx.merge(self.graphdef, params, model_state, copy=True)
+      self._loss_fn, _ = model_loss(model, "train", preprocess=self.preprocess)
+    result = top_eigenvalues(self._loss_fn, params, self.batch, k=1, tol=self.tol,
                              return_eigenvectors=True, start=self._vector)
     self._vector = result.eigenvectors[0]
     lr = float(hyperparams.get("learning_rate", math.nan))
