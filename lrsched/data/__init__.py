@@ -27,7 +27,10 @@ def load_dataset(name: str, split: str = "train", **kwargs: Any) -> ArrayDataset
       tensorflow-datasets name such as ``"cifar10"``, ``"cifar100"``, ``"mnist"``,
       ``"fashion_mnist"`` (kwargs ``data_dir``, ``download``; see :func:`load_tfds`).
     split: ``"train"``, ``"test"`` (or any tfds split for named datasets).
-    **kwargs: passed to the loader.
+    **kwargs: passed to the loader; for ``.npz`` and tfds datasets also
+      ``classes`` (keep these classes, relabeled in order; see
+      :meth:`ArrayDataset.select_classes`) and ``image_size`` (average-pool the
+      images down to this size; see :meth:`ArrayDataset.downsample`).
 
   Returns:
     An :class:`ArrayDataset`.
@@ -38,14 +41,23 @@ def load_dataset(name: str, split: str = "train", **kwargs: Any) -> ArrayDataset
   """
   if name == "ps10":
     return _ps10(split, **kwargs)
+  classes = kwargs.pop("classes", None)
+  image_size = kwargs.pop("image_size", None)
   if name.endswith(".npz"):
     if kwargs:
-      raise ValueError(f".npz datasets take no options, got {sorted(kwargs)}")
-    return load_npz(pathlib.Path(name).expanduser(), split)
-  unknown = set(kwargs) - {"data_dir", "download"}
-  if unknown:
-    raise ValueError(f"tfds datasets take data_dir and download, got {sorted(unknown)}")
-  return load_tfds(name, split, **kwargs)
+      raise ValueError(f".npz datasets take classes and image_size, got {sorted(kwargs)}")
+    dataset = load_npz(pathlib.Path(name).expanduser(), split)
+  else:
+    unknown = set(kwargs) - {"data_dir", "download"}
+    if unknown:
+      raise ValueError(f"tfds datasets take data_dir, download, classes and image_size, "
+                       f"got {sorted(unknown)}")
+    dataset = load_tfds(name, split, **kwargs)
+  if classes is not None:
+    dataset = dataset.select_classes(classes)
+  if image_size is not None:
+    dataset = dataset.downsample(image_size)
+  return dataset
 
 
 @functools.lru_cache(maxsize=8)

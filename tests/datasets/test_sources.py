@@ -64,7 +64,7 @@ def test_missing_tfds_data_says_how_to_get_it(tmp_path):
     load_dataset("cifar10", "train", data_dir=str(tmp_path))
   with pytest.raises(ValueError, match="unknown dataset 'no_such_dataset_xyz'"):
     load_dataset("no_such_dataset_xyz", "train", data_dir=str(tmp_path))
-  with pytest.raises(ValueError, match="data_dir and download"):
+  with pytest.raises(ValueError, match="take data_dir, download, classes and image_size"):
     load_dataset("cifar10", "train", shuffle=True)
 
 
@@ -78,3 +78,26 @@ def test_real_cifar10_subset():
   mean, std = train.channel_stats()
   np.testing.assert_allclose(mean, (0.494, 0.485, 0.448), atol=1e-3)
   np.testing.assert_allclose(std, (0.248, 0.245, 0.262), atol=1e-3)
+
+
+def test_select_classes_and_downsample(tmp_path):
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (30, 8, 8, 3), dtype=np.uint8)
+  labels = np.arange(30) % 10
+  path = tmp_path / "d.npz"
+  np.savez(path, x_train=images, y_train=labels, x_test=images, y_test=labels)
+  ds = load_dataset(str(path), "train", classes=[7, 2], image_size=4)
+  keep = (labels == 7) | (labels == 2)
+  np.testing.assert_array_equal(ds.labels, np.where(labels[keep] == 7, 0, 1))
+  assert ds.num_classes == 2 and ds.images.dtype == np.uint8
+  # Average pooling by a factor 2, against a plain loop.
+  first = images[keep][0].astype(np.float64)
+  expected = np.array([[first[2 * i:2 * i + 2, 2 * j:2 * j + 2].mean(axis=(0, 1))
+                        for j in range(4)] for i in range(4)])
+  np.testing.assert_array_equal(ds.images[0], np.rint(expected).astype(np.uint8))
+  with pytest.raises(ValueError, match="image_size must be a positive integer dividing"):
+    load_dataset(str(path), "train", image_size=3)
+  with pytest.raises(ValueError, match=r"classes must be distinct class indices in \[0, 10\)"):
+    load_dataset(str(path), "train", classes=[1, 1])
+  with pytest.raises(ValueError, match="take classes and image_size"):
+    load_dataset(str(path), "train", download=True)
