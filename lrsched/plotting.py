@@ -200,6 +200,32 @@ def plot_training_curves(history: Sequence[Mapping[str, float]],
   return fig
 
 
+def plot_mean_curve(ax, histories: Sequence[Sequence[Mapping[str, float]]], key: str, *,
+                    scale: float = 1.0, **style) -> None:
+  """Draws the mean over seeds of metric ``key`` per epoch, with a +-1 std band.
+
+  Args:
+    ax: a matplotlib axes.
+    histories: one history (list of epoch records) per seed; epochs missing from
+      some seeds (e.g. AutoDecay stopping early) are averaged over the seeds that have them.
+    key: the metric.
+    scale: multiplies the values (``100`` for accuracies in %).
+    **style: passed to ``ax.plot`` (``label``, ``color``, ``linestyle``...).
+  """
+  by_epoch: dict[int, list[float]] = {}
+  for history in histories:
+    for record in history:
+      if key in record:
+        by_epoch.setdefault(int(record["epoch"]), []).append(scale * float(record[key]))
+  epochs = np.array(sorted(by_epoch))
+  mean = np.array([np.mean(by_epoch[e]) for e in epochs])
+  std = np.array([np.std(by_epoch[e], ddof=1) if len(by_epoch[e]) > 1 else 0.0
+                  for e in epochs])
+  (line,) = ax.plot(epochs, mean, **style)
+  ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2,
+                  linewidth=0)
+
+
 def save_figure(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
   """Writes ``fig`` as a PNG (110 dpi), creating the parent directory; returns the path."""
   path = pathlib.Path(path)

@@ -7,6 +7,13 @@ from lrsched.train.loop import NonFiniteLossError, RunResult, load_data, train
 from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
 from lrsched.train.snapshots import cycle_ends, ensemble_predict
 from lrsched.train.steps import TrainState, make_eval_step, make_train_step
+from lrsched.train.sweep import (
+    format_mean_std,
+    markdown_table,
+    mean_std,
+    per_seed,
+    run_seeds,
+)
 
 __all__ = [
     "Checkpoints",
@@ -18,11 +25,16 @@ __all__ = [
     "cycle_ends",
     "ensemble_predict",
     "evaluate",
+    "format_mean_std",
     "load_config",
     "load_data",
     "make_eval_step",
     "make_optimizer",
     "make_train_step",
+    "markdown_table",
+    "mean_std",
+    "per_seed",
+    "run_seeds",
     "sgd_with_weight_decay",
     "train",
 ]

@@ -1,0 +1,99 @@
+"""Seed sweeps: train every config with several seeds, summarize as mean +- std.
+
+Every comparison in ``experiments/`` is claimed over several seeds. :func:`run_seeds`
+trains ``configs x seeds`` in ``workdir/<name>/seed<k>`` and resumes finished or
+interrupted runs (a finished run costs only its data loading), so an experiment
+script can be rerun to regenerate its tables and figures. The seed replaces
+``Config.seed`` (initialization, data order, augmentation); the data itself (e.g.
+PS10's ``data["seed"]``) stays the same across seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pathlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lrsched.train.config import Config
+from lrsched.train.loop import train
+
+History = list[dict[str, Any]]
+
+
+def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],
+              workdir: str | pathlib.Path) -> dict[str, list[History]]:
+  """Trains each config with each seed (resuming what exists); returns the histories.
+
+  Args:
+    configs: ``{run name: config}``.
+    seeds: the seeds (at least one, distinct).
+    workdir: runs go to ``workdir/<name>/seed<seed>``.
+
+  Returns:
+    ``{name: [history of seed 0, history of seed 1, ...]}`` in the order of ``seeds``;
+    a history is the list of per-epoch records of :func:`lrsched.train.train`.
+  """
+  seeds = [int(s) for s in seeds]
+  if not configs:
+    raise ValueError("configs must hold at least one config")
+  if not seeds or len(set(seeds)) != len(seeds):
+    raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds}")
+  workdir = pathlib.Path(workdir)
+  return {name: [train(dataclasses.replace(config, seed=seed),
+                       workdir / name / f"seed{seed}", resume=True).history
+                 for seed in seeds]
+          for name, config in configs.items()}
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+  """Mean and sample standard deviation (``ddof=1``; 0 for a single value)."""
+  values = np.asarray(values, dtype=np.float64)
+  if values.size == 0:
+    raise ValueError("mean_std needs at least one value")
+  std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+  return float(values.mean()), std
+
+
+def per_seed(histories: Sequence[History], key: str,
+             reduce: str | Callable[[np.ndarray], float] = "final") -> list[float]:
+  """One number per seed from each history's ``key`` column.
+
+  Args:
+    histories: the histories of one run name (one per seed).
+    key: a metric key of the epoch records (e.g. ``"test_accuracy"``).
+    reduce: ``"final"`` (last epoch), ``"max"``, ``"min"`` or a function of the
+      per-epoch values.
+  """
+  reducers = {"final": lambda v: v[-1], "max": np.max, "min": np.min}
+  fn = reducers.get(reduce, reduce) if isinstance(reduce, str) else reduce
+  if not callable(fn):
+    raise ValueError(f"reduce must be one of {sorted(reducers)} or a function, got {reduce!r}")
+  out = []
+  for history in histories:
+    values = np.array([record[key] for record in history if key in record], dtype=np.float64)
+    if values.size == 0:
+      raise KeyError(f"no epoch record has the metric {key!r}")
+    out.append(float(fn(values)))
+  return out
+
+
+def format_mean_std(values: Sequence[float], scale: float = 1.0, digits: int = 1) -> str:
+  """``"mean +- std"`` of ``values * scale`` (e.g. ``scale=100`` for accuracies in %)."""
+  mean, std = mean_std(np.asarray(values, dtype=np.float64) * scale)
+  if math.isnan(mean):
+    return "nan"
+  return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+  """A GitHub markdown table (cells formatted with ``str``)."""
+  if any(len(row) != len(header) for row in rows):
+    raise ValueError("every row must have one cell per header column")
+  lines = ["| " + " | ".join(map(str, header)) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]
+  lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+  return "\n".join(lines)
