@@ -270,8 +270,10 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         ad_state = controller.update(ad_state, record["train_loss"])
         info = last_record(ad_state)
         record.update({f"autodecay_{k}": v for k, v in info.items() if k != "epoch"})
-        state = state.replace(opt_state=stepslib.replicate(
-            mesh, optax.tree.set(state.opt_state, learning_rate=ad_state.learning_rate)))
+        # A host copy: the train step donates opt_state, which must not delete the
+        # controller's own learning-rate buffer (it did on one device without checkpoints).
+        state = state.replace(opt_state=stepslib.replicate(mesh, optax.tree.set(
+            state.opt_state, learning_rate=np.asarray(ad_state.learning_rate))))
         if lead:
           (workdir / "autodecay.json").write_text(
               json.dumps(decisions(ad_state), indent=2) + "\n")

@@ -167,8 +167,8 @@ def test_full_batch_gradient_is_the_size_weighted_mean(tmp_path):
 def test_autodecay_drives_the_rate_and_stops_the_run(tmp_path, npz_path):
   # tolerance 10: any window is "stable"; drop 0.99: a 1% drop since the stage start decays.
   ad = {"window": 2, "tolerance": 10.0, "drop": 0.99, "beta": 0.0}
-  config = tiny_config(npz_path, epochs=20, learning_rate=0.02, autodecay=ad, momentum=0.0,
-                       weight_decay=0.0)
+  config = tiny_config(npz_path, epochs=20, learning_rate=0.02, autodecay=ad, momentum=0.9,
+                       weight_decay=0.0, checkpoint_every=0)
   result = train(config, tmp_path / "run")
   actions = [r["autodecay_action"] for r in result.history]
   assert actions[-1] == "stop" and len(result.history) < 20
