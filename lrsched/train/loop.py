@@ -1,10 +1,11 @@
 """The training loop: epochs of jitted steps, evaluation, metrics, checkpoints.
 
 A run directory holds ``config.json``, ``metrics.jsonl`` (one JSON record per
-epoch), ``curves.png`` and ``checkpoints/``. ``train(config, workdir, resume=True)``
-continues from the newest checkpoint and ends with the same parameters as an
-uninterrupted run: the data order is a function of ``(seed, epoch)``, the
-augmentation key of the step, and dropout keys live in the checkpointed state.
+epoch), ``curves.png`` (redrawn every 30 s and at the end) and ``checkpoints/``.
+``train(config, workdir, resume=True)`` continues from the newest checkpoint and ends
+with the same parameters as an uninterrupted run: the data order is a function of
+``(seed, epoch)``, the augmentation key of the step, and dropout keys live in the
+checkpointed state.
 
 A non-finite training loss or gradient norm stops the run with :class:`NonFiniteLossError` naming
 the step; no checkpoint is written after it, so the last good one stays.
@@ -38,6 +39,10 @@ from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
 from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
+
+CURVES_EVERY_SECONDS = 30.0
+"""``curves.png`` is redrawn at most this often during a run (drawing costs ~1 s), and at
+the end."""
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -206,6 +211,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   if lead:
     (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
+  plotted = time.perf_counter()  # curves.png: redrawn at most every CURVES_EVERY_SECONDS
   bar = tqdm(total=config.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
              disable=not (config.progress and lead), unit="step", dynamic_ncols=True)
   try:
@@ -286,7 +292,9 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         tracker.write()
       if lead:
         _write_history(metrics_path, history)
-        plot_training_curves(history, workdir / "curves.png")
+        if time.perf_counter() - plotted > CURVES_EVERY_SECONDS:
+          plot_training_curves(history, workdir / "curves.png")
+          plotted = time.perf_counter()
         bar.set_postfix(loss=f"{record['train_loss']:.3f}",
                         acc=f"{record[f'{config.eval_split}_accuracy']:.3f}")
       stop = ad_state is not None and bool(ad_state.should_stop)
@@ -301,6 +309,8 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
     checkpoints.close()
     if keeper:
       keeper.close()
+  if lead and history:
+    plot_training_curves(history, workdir / "curves.png")
   model = nnx.merge(eval_def, state.params, state.model_state)
   return RunResult(workdir, history, state, model, keeper.models(eval_def) if keeper else [])
 
