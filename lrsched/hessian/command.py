@@ -79,12 +79,9 @@ def _positive(name: str, value: int | None) -> None:
 
 def load_run(args: argparse.Namespace):
   """Returns ``(config, model, batches, mean/std, epoch, steps_per_epoch)`` for ``args``."""
-  from flax import nnx
-
   from lrsched import data as datalib
-  from lrsched.train import Checkpoints, load_data, make_optimizer
-  from lrsched.train import steps as stepslib
-  from lrsched.train.loop import build_run_model
+  from lrsched.train import load_data
+  from lrsched.train.loop import build_run_model, load_run_model
 
   config, run_dir = _load_config(args)
   _positive("--num-batches", args.num_batches)
@@ -99,23 +96,10 @@ def load_run(args: argparse.Namespace):
     dataset = datalib.load_dataset(kwargs.pop("name"), args.split, **kwargs)
   batch_size = args.batch_size or config.batch_size
   steps_per_epoch = 1 if config.full_batch else max(len(train_ds) // config.batch_size, 1)
-  model = build_run_model(config, train_ds)
-  epoch = None
   if run_dir is not None:
-    checkpoints = Checkpoints(run_dir / "checkpoints")
-    try:
-      epoch = args.epoch if args.epoch is not None else checkpoints.latest_epoch()
-      if epoch is None:
-        raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint")
-      _, eval_def, params, rest = stepslib.split_model(model)
-      tx = make_optimizer(config, steps_per_epoch)
-      mesh = stepslib.data_mesh()
-      template = stepslib.replicate(mesh, stepslib.TrainState(
-          step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
-      state = checkpoints.restore(epoch, template)
-    finally:
-      checkpoints.close()
-    model = nnx.merge(eval_def, state.params, state.model_state)
+    config, model, epoch = load_run_model(run_dir, args.epoch, train_data=train_ds)
+  else:
+    model, epoch = build_run_model(config, train_ds), None
   batches = []
   for batch in datalib.iterate_batches(dataset, batch_size, shuffle=False, drop_remainder=False):
     batches.append({k: batch[k] for k in ("image", "label")})

@@ -133,14 +133,18 @@ class _PreActNet(nnx.Module):
     else:
       self.head = nnx.Linear(in_ch, num_classes, rngs=rngs)
 
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def features(self, x: jax.Array) -> jax.Array:
+    """The ``(N, width)`` globally pooled features that feed the classifier ``head``."""
     x = self.stem(x)
     if self.stem_norm is not None:
       x = self.stem_norm(x)
     for block in self.blocks:
       x = block(x)
     x = nnx.relu(self.norm(x))
-    return self.head(jnp.mean(x, axis=(1, 2)))
+    return jnp.mean(x, axis=(1, 2))
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    return self.head(self.features(x))
 
 
 class WideResNet(_PreActNet):

@@ -3,7 +3,7 @@
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config, apply_overrides, load_config
 from lrsched.train.evaluation import evaluate
-from lrsched.train.loop import NonFiniteLossError, RunResult, load_data, train
+from lrsched.train.loop import NonFiniteLossError, RunResult, load_data, load_run_model, train
 from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
 from lrsched.train.snapshots import cycle_ends, ensemble_predict
 from lrsched.train.steps import TrainState, make_eval_step, make_train_step
@@ -14,6 +14,12 @@ from lrsched.train.sweep import (
     per_seed,
     run_seeds,
 )
+from lrsched.train.transfer import (
+    copy_matching_weights,
+    extract_features,
+    linear_probe,
+    transferability,
+)
 
 __all__ = [
     "Checkpoints",
@@ -22,12 +28,16 @@ __all__ = [
     "RunResult",
     "TrainState",
     "apply_overrides",
+    "copy_matching_weights",
     "cycle_ends",
     "ensemble_predict",
     "evaluate",
+    "extract_features",
     "format_mean_std",
     "load_config",
+    "linear_probe",
     "load_data",
+    "load_run_model",
     "make_eval_step",
     "make_optimizer",
     "make_train_step",
@@ -37,4 +47,5 @@ __all__ = [
     "run_seeds",
     "sgd_with_weight_decay",
     "train",
+    "transferability",
 ]

@@ -76,6 +76,12 @@ class Config:
       needs ``jax.config.update("jax_enable_x64", True)`` before training; it is for
       exactness experiments (e.g. weight decay vs its exponential-rate equivalent,
       whose float32 runs drift apart by amplified rounding).
+    init_from: fine-tuning: ``{"run": RUN_DIR, "epoch": N}`` (epoch optional: the
+      newest checkpoint) initializes the model from another run's checkpoint --
+      every parameter and BatchNorm statistic whose path and shape match; the rest
+      (a classifier head for a different number of classes) keeps its fresh
+      initialization -- or ``None`` (train from scratch). A resumed run restores its
+      own checkpoint instead.
     seed: seeds the model, data order and augmentation.
     checkpoint_every: save an orbax checkpoint every N epochs (0: never) and at the end.
     keep_checkpoints: how many checkpoints to keep.
@@ -105,6 +111,7 @@ class Config:
   sharpness_batch_size: int = 0
   snapshots: bool = False
   param_dtype: str = "float32"
+  init_from: dict[str, Any] | None = None
   seed: int = 0
   checkpoint_every: int = 1
   keep_checkpoints: int = 2
@@ -158,6 +165,15 @@ class Config:
       if isinstance(self.learning_rate, Mapping):
         raise ValueError("autodecay needs a number learning_rate (its initial value), "
                          f"got the schedule spec {self.learning_rate!r}")
+    if self.init_from is not None:
+      init = self.init_from
+      epoch = init.get("epoch") if isinstance(init, Mapping) else None
+      if (not isinstance(init, Mapping) or not isinstance(init.get("run"), str)
+          or set(init) - {"run", "epoch"}
+          or (epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)
+                                     or epoch < 1))):
+        raise ValueError("init_from must be None or {'run': RUN_DIR, 'epoch': N} (epoch an "
+                         f"integer >= 1, optional), got {init!r}")
     if self.snapshots and not (isinstance(self.learning_rate, Mapping)
                                and self.learning_rate.get("name") in ("sgdr", "cyclic")):
       raise ValueError(f"snapshots=True needs an 'sgdr' or 'cyclic' learning_rate spec, "

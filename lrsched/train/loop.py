@@ -39,6 +39,7 @@ from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
 from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
+from lrsched.train.transfer import copy_matching_weights
 
 CURVES_EVERY_SECONDS = 30.0
 """``curves.png`` is redrawn at most this often during a run (drawing costs ~1 s), and at
@@ -110,6 +111,46 @@ def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
   return model
 
 
+def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
+                   train_data: datalib.ArrayDataset | None = None
+                   ) -> tuple[Config, nnx.Module, int]:
+  """The model of a run directory at one of its checkpoints, in eval mode.
+
+  Args:
+    run_dir: a directory written by :func:`train` (``config.json`` and ``checkpoints/``).
+    epoch: the checkpoint's epoch (default: the newest).
+    train_data: the run's training set, when already loaded (it sets the model's
+      ``num_classes``/``in_channels``); loaded from the run's config otherwise.
+
+  Returns:
+    ``(config, model, epoch)``.
+  """
+  run_dir = pathlib.Path(run_dir)
+  config_path = run_dir / "config.json"
+  if not config_path.is_file():
+    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
+  config = Config(**json.loads(config_path.read_text()))
+  if train_data is None:
+    train_data, _ = load_data(config)
+  steps_per_epoch = 1 if config.full_batch else max(len(train_data) // config.batch_size, 1)
+  model = build_run_model(config, train_data)
+  checkpoints = Checkpoints(run_dir / "checkpoints")
+  try:
+    saved = checkpoints.all_epochs()
+    epoch = checkpoints.latest_epoch() if epoch is None else epoch
+    if epoch is None or epoch not in saved:
+      raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint of epoch {epoch}; "
+                       f"it holds epochs {saved}")
+    _, eval_def, params, rest = stepslib.split_model(model)
+    tx = make_optimizer(config, steps_per_epoch)
+    template = stepslib.replicate(stepslib.data_mesh(), stepslib.TrainState(
+        step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
+    state = checkpoints.restore(epoch, template)
+  finally:
+    checkpoints.close()
+  return config, nnx.merge(eval_def, state.params, state.model_state), epoch
+
+
 def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
   values = getattr(state.opt_state, "hyperparams", {})
   return {k: float(values[k]) for k in ("learning_rate", "momentum") if k in values}
@@ -159,6 +200,13 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   steps_per_epoch = 1 if config.full_batch else len(train_ds) // config.batch_size
   mean, std = train_ds.channel_stats()
   model = build_run_model(config, train_ds)
+  if config.init_from is not None:
+    _, source, source_epoch = load_run_model(config.init_from["run"],
+                                             config.init_from.get("epoch"))
+    fresh = copy_matching_weights(source, model)
+    if lead:
+      tqdm.write(f"initialized from {config.init_from['run']} (epoch {source_epoch}); "
+                 f"kept fresh: {', '.join(fresh) or 'nothing'}")
   train_def, eval_def, params, rest = stepslib.split_model(model)
   tx = make_optimizer(config, steps_per_epoch)
   mesh = stepslib.data_mesh()
