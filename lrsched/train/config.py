@@ -76,10 +76,11 @@ class Config:
       needs ``jax.config.update("jax_enable_x64", True)`` before training; it is for
       exactness experiments (e.g. weight decay vs its exponential-rate equivalent,
       whose float32 runs drift apart by amplified rounding).
-    init_from: fine-tuning: ``{"run": RUN_DIR, "epoch": N}`` (epoch optional: the
-      newest checkpoint) initializes the model from another run's checkpoint --
-      every parameter and BatchNorm statistic whose path and shape match; the rest
-      (a classifier head for a different number of classes) keeps its fresh
+    init_from: fine-tuning: ``{"run": RUN_DIR, "epoch": N, "skip": ["head"]}`` (epoch
+      optional: the newest checkpoint; skip optional) initializes the model from
+      another run's checkpoint -- every parameter and BatchNorm statistic whose path
+      and shape match and whose path does not start with a ``skip`` prefix; the rest
+      (e.g. a classifier head for a different number of classes) keeps its fresh
       initialization -- or ``None`` (train from scratch). A resumed run restores its
       own checkpoint instead.
     seed: seeds the model, data order and augmentation.
@@ -168,12 +169,15 @@ class Config:
     if self.init_from is not None:
       init = self.init_from
       epoch = init.get("epoch") if isinstance(init, Mapping) else None
+      skip = init.get("skip", []) if isinstance(init, Mapping) else None
       if (not isinstance(init, Mapping) or not isinstance(init.get("run"), str)
-          or set(init) - {"run", "epoch"}
+          or set(init) - {"run", "epoch", "skip"}
           or (epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)
-                                     or epoch < 1))):
-        raise ValueError("init_from must be None or {'run': RUN_DIR, 'epoch': N} (epoch an "
-                         f"integer >= 1, optional), got {init!r}")
+                                     or epoch < 1))
+          or not isinstance(skip, list | tuple) or not all(isinstance(p, str) for p in skip)):
+        raise ValueError("init_from must be None or {'run': RUN_DIR, 'epoch': N, 'skip': "
+                         "[path prefixes]} (epoch an integer >= 1 and skip optional), "
+                         f"got {init!r}")
     if self.snapshots and not (isinstance(self.learning_rate, Mapping)
                                and self.learning_rate.get("name") in ("sgdr", "cyclic")):
       raise ValueError(f"snapshots=True needs an 'sgdr' or 'cyclic' learning_rate spec, "

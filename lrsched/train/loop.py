@@ -203,7 +203,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   if config.init_from is not None:
     _, source, source_epoch = load_run_model(config.init_from["run"],
                                              config.init_from.get("epoch"))
-    fresh = copy_matching_weights(source, model)
+    fresh = copy_matching_weights(source, model, config.init_from.get("skip", ()))
     if lead:
       tqdm.write(f"initialized from {config.init_from['run']} (epoch {source_epoch}); "
                  f"kept fresh: {', '.join(fresh) or 'nothing'}")

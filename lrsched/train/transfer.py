@@ -20,9 +20,15 @@ from flax import nnx, traverse_util
 from lrsched import data as datalib
 
 
-def copy_matching_weights(source: nnx.Module, target: nnx.Module) -> list[str]:
+def copy_matching_weights(source: nnx.Module, target: nnx.Module,
+                          skip: Sequence[str] = ()) -> list[str]:
   """Copies every parameter and BatchNorm statistic of ``source`` into ``target`` in place
   where the path and shape match (cast to the target's dtype).
+
+  Args:
+    source: the module to copy from.
+    target: the module to copy into.
+    skip: path prefixes (``"head"``) that keep the target's own values regardless.
 
   Returns:
     The paths (``"head/kernel"``...) of ``target`` that kept their own values.
@@ -34,10 +40,13 @@ def copy_matching_weights(source: nnx.Module, target: nnx.Module) -> list[str]:
   kept = []
   for path, value in dst.items():
     other = src.get(path)
-    if other is not None and np.shape(other) == np.shape(value):
+    name = "/".join(map(str, path))
+    if any(name == p or name.startswith(p + "/") for p in skip):
+      kept.append(name)
+    elif other is not None and np.shape(other) == np.shape(value):
       dst[path] = jnp.asarray(other, dtype=value.dtype)
     else:
-      kept.append("/".join(map(str, path)))
+      kept.append(name)
   nnx.replace_by_pure_dict(state, traverse_util.unflatten_dict(dst))
   nnx.update(target, state)
   return kept

@@ -45,6 +45,13 @@ def test_init_from_fine_tunes_from_a_checkpoint(tmp_path, npz_path):
   assert all(np.array_equal(src[k], out[k]) for k in src)  # same class count: all copied
   _, model, epoch = load_run_model(tmp_path / "source")
   assert epoch == 1 and all(np.array_equal(src[k], v) for k, v in _params(model).items())
+  fresh = train(tiny_config(npz_path, epochs=1, learning_rate=0.0, weight_decay=0.0,
+                            momentum=0.0, init_from={"run": str(tmp_path / "source"),
+                                                     "epoch": 1, "skip": ["head"]}),
+                tmp_path / "fresh_head")
+  out = _params(fresh.model)
+  assert not np.array_equal(src["head/kernel"], out["head/kernel"])
+  assert all(np.array_equal(src[k], out[k]) for k in src if not k.startswith("head"))
   with pytest.raises(ValueError, match="holds no checkpoint of epoch 7"):
     load_run_model(tmp_path / "source", 7)
   with pytest.raises(ValueError, match="init_from must be None or"):

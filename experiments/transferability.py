@@ -1,0 +1,157 @@
+"""Transferability by stage of step decay (You et al. 2019, Sec. 6, Table 2).
+
+Source task: CIFAR-10 classes 0-4 (airplane, automobile, bird, cat, deer) of the real
+subset at 16x16, ``configs/cifar16_step_decay.py`` (WRN-10-1, 0.1 -> 0.01 -> 0.001 at
+epochs 15 and 23 of 30), keeping the model at the end of each stage (epochs 15, 23,
+30). Target task: classes 5-9 (dog, frog, horse, ship, truck). Each stage's model is
+transferred two ways:
+
+* **fix**: fixed features (eval-mode BatchNorm, the pooled features before the head),
+  a multinomial logistic regression fit on the target training images (L-BFGS, L2 1e-3);
+* **finetune**: the whole network from the stage's weights with a new 5-class head,
+  10 epochs of momentum SGD, cosine from 0.02, weight decay 5e-4, augmentation.
+
+Transferability of what stage i added: ``(tacc_i - tacc_{i-1}) / (acc_i - acc_{i-1})``
+(``acc``: source test accuracy; ``tacc``: target test accuracy). Three seeds. Run (about
+10 minutes on 2 CPU cores)::
+
+  python experiments/transferability.py --workdir runs/transfer
+
+Prints the accuracies and the transferability of stages 2 and 3 (mean +- std over seeds)
+and writes ``transferability.png`` and ``summary.json``. Paper's claim (ImageNet ->
+Caltech256, CUB-200, MITIndoors, Sketch250): the transferability of stage 3's additions
+is below stage 2's in every target, and negative for the most dissimilar target. Verdict
+and numbers: experiments/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import pathlib
+import runpy
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from lrsched.plotting import save_figure
+from lrsched.train import (
+    Config,
+    extract_features,
+    format_mean_std,
+    linear_probe,
+    load_data,
+    load_run_model,
+    markdown_table,
+    train,
+    transferability,
+)
+
+HERE = pathlib.Path(__file__).resolve().parent
+SOURCE_CLASSES, TARGET_CLASSES = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
+
+
+def source_config(epochs: int = 30) -> Config:
+  base = runpy.run_path(str(HERE / "configs/cifar16_step_decay.py"))["get_config"]()
+  boundaries = [epochs // 2, round(epochs * 23 / 30)]
+  return dataclasses.replace(
+      base, data=dict(base.data, classes=SOURCE_CLASSES), epochs=epochs,
+      learning_rate=dict(base.learning_rate, boundaries=boundaries),
+      checkpoint_every=1, keep_checkpoints=epochs)
+
+
+def stage_ends(config: Config) -> list[int]:
+  return [*config.learning_rate["boundaries"], config.epochs]
+
+
+def finetune_config(source: Config, run: pathlib.Path, epoch: int, epochs: int) -> Config:
+  return dataclasses.replace(
+      source, data=dict(source.data, classes=TARGET_CLASSES), epochs=epochs,
+      learning_rate={"name": "cosine_decay", "init_value": 0.02, "decay_steps": epochs,
+                     "unit": "epochs"},
+      init_from={"run": str(run), "epoch": epoch, "skip": ["head"]}, checkpoint_every=0,
+      keep_checkpoints=2)
+
+
+def run_seed(seed: int, workdir: pathlib.Path, epochs: int, finetune_epochs: int) -> dict:
+  source = dataclasses.replace(source_config(epochs), seed=seed)
+  source_dir = workdir / f"seed{seed}" / "source"
+  history = train(source, source_dir, resume=True).history
+  target_train, target_test = load_data(finetune_config(source, source_dir, 1, 1))
+  mean, std = target_train.channel_stats()
+  out = {"stage_epochs": stage_ends(source), "acc": [], "fix": [], "finetune": []}
+  for epoch in stage_ends(source):
+    out["acc"].append(history[epoch - 1]["test_accuracy"])
+    _, model, _ = load_run_model(source_dir, epoch)
+    feats = [extract_features(model, ds, mean, std) for ds in (target_train, target_test)]
+    out["fix"].append(linear_probe(feats[0], target_train.labels, feats[1],
+                                   target_test.labels)["test_accuracy"])
+    tuned = train(finetune_config(source, source_dir, epoch, finetune_epochs),
+                  workdir / f"seed{seed}" / f"finetune_epoch{epoch}", resume=True)
+    out["finetune"].append(tuned.history[-1]["test_accuracy"])
+  for mode in ("fix", "finetune"):
+    out[f"transferability_{mode}"] = transferability(out["acc"], out[mode])
+  return out
+
+
+def tables(results: list[dict]) -> str:
+  stages = results[0]["stage_epochs"]
+  rows = [[f"stage {i + 1} (epoch {e})",
+           *(format_mean_std([r[key][i] for r in results], scale=100)
+             for key in ("acc", "fix", "finetune"))] for i, e in enumerate(stages)]
+  first = markdown_table(["model", "source test acc (classes 0-4)",
+                          "target acc, fix (classes 5-9)", "target acc, finetune"], rows)
+  rows = [[f"stage {i + 2}",
+           *(format_mean_std([r[f"transferability_{m}"][i] for r in results], digits=2)
+             for m in ("fix", "finetune")),
+           *(", ".join(f"{r[f'transferability_{m}'][i]:.2f}" for r in results)
+             for m in ("fix", "finetune"))] for i in range(len(stages) - 1)]
+  second = markdown_table(["additions of", "transferability, fix", "transferability, finetune",
+                           "fix per seed", "finetune per seed"], rows)
+  return first + "\n\n" + second
+
+
+def plot(results: list[dict], path: pathlib.Path) -> None:
+  fig = Figure(figsize=(11, 4), layout="constrained")
+  acc_ax, ratio_ax = fig.subplots(1, 2)
+  stages = np.arange(1, len(results[0]["acc"]) + 1)
+  for key, label in (("acc", "source (0-4)"), ("fix", "target (5-9), fix"),
+                     ("finetune", "target (5-9), finetune")):
+    values = 100 * np.array([r[key] for r in results])
+    acc_ax.errorbar(stages, values.mean(0), yerr=values.std(0, ddof=1) if len(results) > 1
+                    else None, marker="o", capsize=3, label=label)
+  acc_ax.set_xticks(stages)
+  acc_ax.set_xlabel("stage of step decay")
+  acc_ax.set_title("test accuracy (%) of each stage's model")
+  acc_ax.legend(fontsize="small")
+  for offset, mode in ((-0.1, "fix"), (0.1, "finetune")):
+    values = np.array([r[f"transferability_{mode}"] for r in results])
+    ratio_ax.bar(stages[1:] + offset, values.mean(0), width=0.2, label=mode,
+                 yerr=values.std(0, ddof=1) if len(results) > 1 else None, capsize=3)
+  ratio_ax.axhline(0, color="k", linewidth=0.8)
+  ratio_ax.set_xticks(stages[1:])
+  ratio_ax.set_xlabel("stage whose additions are measured")
+  ratio_ax.set_title("transferability (tacc_i - tacc_i-1) / (acc_i - acc_i-1)")
+  ratio_ax.legend(fontsize="small")
+  save_figure(fig, path)
+
+
+def main(argv: list[str] | None = None) -> str:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", default="runs/transfer")
+  parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+  parser.add_argument("--epochs", type=int, default=30)
+  parser.add_argument("--finetune-epochs", type=int, default=10)
+  args = parser.parse_args(argv)
+  workdir = pathlib.Path(args.workdir)
+  results = [run_seed(seed, workdir, args.epochs, args.finetune_epochs) for seed in args.seeds]
+  plot(results, workdir / "transferability.png")
+  text = tables(results)
+  (workdir / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
+  print(text)
+  return text
+
+
+if __name__ == "__main__":
+  main()
