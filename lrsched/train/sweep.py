@@ -2,8 +2,9 @@
 
 Every comparison in ``experiments/`` is claimed over several seeds. :func:`run_seeds`
 trains ``configs x seeds`` in ``workdir/<name>/seed<k>`` and resumes finished or
-interrupted runs (a finished run costs only its data loading), so an experiment
-script can be rerun to regenerate its tables and figures. The seed replaces
+interrupted runs (a finished run costs only its data loading; a config with
+``checkpoint_every=0`` is saved once, at its last epoch), so an experiment script can
+be rerun to regenerate its tables and figures. The seed replaces
 ``Config.seed`` (initialization, data order, augmentation); the data itself (e.g.
 PS10's ``data["seed"]``) stays the same across seeds.
 """
@@ -43,7 +44,9 @@ def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],
   if not seeds or len(set(seeds)) != len(seeds):
     raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds}")
   workdir = pathlib.Path(workdir)
-  return {name: [train(dataclasses.replace(config, seed=seed),
+  # A run without checkpoints still saves its last epoch, so that rerunning skips it.
+  return {name: [train(dataclasses.replace(config, seed=seed, checkpoint_every=(
+                           config.checkpoint_every or config.epochs)),
                        workdir / name / f"seed{seed}", resume=True).history
                  for seed in seeds]
           for name, config in configs.items()}
