@@ -1,0 +1,60 @@
+"""The experiment scripts' configs: every run they would start is a valid config whose
+learning-rate and momentum specs build (no training here; the scripts' results are in
+experiments/RESULTS.md)."""
+
+import pathlib
+import runpy
+
+import numpy as np
+import pytest
+
+from lrsched.train import Config, make_optimizer
+
+EXPERIMENTS = pathlib.Path(__file__).resolve().parents[1] / "experiments"
+SCRIPTS = ["ps10_patterns", "gd_vs_sgd", "autodecay_vs_step", "budgeted_training",
+           "snapshots_and_one_cycle", "exp_lr_equivalence"]
+
+
+def _check(config: Config) -> None:
+  config.validate()
+  tx = make_optimizer(config, steps_per_epoch=20)
+  assert tx is not None
+  lr = config.learning_rate
+  if isinstance(lr, dict) and lr["name"] not in ("texp", "exp_lr"):
+    from lrsched.schedules import from_spec
+    values = np.array([from_spec(dict(lr), 20)(t) for t in range(0, 20 * config.epochs, 7)])
+    assert np.all(np.isfinite(values)) and values.max() <= 1.0 and values.min() >= 0.0
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_experiment_configs_build(name):
+  module = runpy.run_path(str(EXPERIMENTS / f"{name}.py"))
+  runs = module["configs"]()
+  assert runs
+  for config in runs.values():
+    _check(config)
+
+
+def test_budgeted_training_fits_every_schedule_to_the_budget():
+  module = runpy.run_path(str(EXPERIMENTS / "budgeted_training.py"))
+  from lrsched.schedules import from_spec
+  for total in (60, 120, 240):
+    for name, (spec, _) in module["schedules"](total).items():
+      schedule = from_spec(dict(spec))
+      assert float(schedule(0)) <= 0.1 + 1e-7, name
+      assert max(float(schedule(t)) for t in range(total)) == pytest.approx(0.1, rel=0.05), name
+      # Every schedule anneals by the end of the budget (CLR to its base, 0.01, which
+      # its last cycle reaches at step `total`; SGDR would restart there).
+      end = float(schedule(total if name == "clr" else total - 1))
+      assert end <= 0.0100001, (name, end)
+
+
+def test_transferability_configs_build(tmp_path):
+  module = runpy.run_path(str(EXPERIMENTS / "transferability.py"))
+  source = module["source_config"]()
+  assert module["stage_ends"](source) == [15, 23, 30]
+  assert source.data["classes"] == [0, 1, 2, 3, 4]
+  tuned = module["finetune_config"](source, tmp_path, 15, 10)
+  assert tuned.data["classes"] == [5, 6, 7, 8, 9] and tuned.init_from["skip"] == ["head"]
+  for config in (source, tuned):
+    _check(config)
