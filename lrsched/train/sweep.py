@@ -1,10 +1,10 @@
 """Seed sweeps: train every config with several seeds, summarize as mean +- std.
 
 Every comparison in ``experiments/`` is claimed over several seeds. :func:`run_seeds`
-trains ``configs x seeds`` in ``workdir/<name>/seed<k>`` and resumes finished or
-interrupted runs (a finished run costs only its data loading; a config with
-``checkpoint_every=0`` is saved once, at its last epoch), so an experiment script can
-be rerun to regenerate its tables and figures. The seed replaces
+trains ``configs x seeds`` in ``workdir/<name>/seed<k>``; a finished run (its
+``metrics.jsonl`` complete) is read back, not retrained, and an interrupted one resumes
+from its checkpoint (a config with ``checkpoint_every=0`` is saved once, at its last
+epoch), so an experiment script can be rerun to regenerate its tables and figures. The seed replaces
 ``Config.seed`` (initialization, data order, augmentation); the data itself (e.g.
 PS10's ``data["seed"]``) stays the same across seeds.
 """
@@ -12,6 +12,7 @@ PS10's ``data["seed"]``) stays the same across seeds.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
@@ -44,12 +45,46 @@ def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],
   if not seeds or len(set(seeds)) != len(seeds):
     raise ValueError(f"seeds must be a non-empty list of distinct integers, got {seeds}")
   workdir = pathlib.Path(workdir)
-  # A run without checkpoints still saves its last epoch, so that rerunning skips it.
-  return {name: [train(dataclasses.replace(config, seed=seed, checkpoint_every=(
-                           config.checkpoint_every or config.epochs)),
-                       workdir / name / f"seed{seed}", resume=True).history
-                 for seed in seeds]
-          for name, config in configs.items()}
+  out = {}
+  for name, config in configs.items():
+    out[name] = []
+    for seed in seeds:
+      # A run without checkpoints still saves its last epoch (resumable like the others).
+      run = dataclasses.replace(config, seed=seed,
+                                checkpoint_every=config.checkpoint_every or config.epochs)
+      run_dir = workdir / name / f"seed{seed}"
+      history = finished_history(run, run_dir)
+      out[name].append(history if history is not None else
+                       train(run, run_dir, resume=True).history)
+  return out
+
+
+def finished_history(config: Config, run_dir: pathlib.Path) -> History | None:
+  """The history of a finished run of ``config`` in ``run_dir``, or ``None``.
+
+  Finished: ``metrics.jsonl`` holds every epoch (or ends with AutoDecay's stop).
+
+  Raises:
+    ValueError: ``run_dir`` holds a run of a different config (results are never
+      silently mixed; remove the directory to rerun).
+  """
+  config_path, metrics_path = run_dir / "config.json", run_dir / "metrics.jsonl"
+  if not config_path.is_file():
+    return None
+  saved = json.loads(config_path.read_text())
+  wanted = json.loads(json.dumps(config.to_dict()))
+  saved.pop("checkpoint_every", None), wanted.pop("checkpoint_every", None)
+  if saved != wanted:
+    diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
+    raise ValueError(f"{run_dir} holds a run of a different config (fields {diff}); "
+                     f"remove it to rerun")
+  if not metrics_path.is_file():
+    return None
+  history = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+  if history and (len(history) == config.epochs
+                  or history[-1].get("autodecay_action") == "stop"):
+    return history
+  return None
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

@@ -15,6 +15,11 @@ def test_run_seeds_trains_each_seed_and_resumes(tmp_path, npz_path):
   assert losses[0] != losses[1]  # different seeds: different runs
   again = run_seeds(configs, [0, 1], tmp_path)  # finished runs: read back, not retrained
   assert again["a"] == first["a"]  # "seconds" included: the same records
+  (tmp_path / "a/seed0/checkpoints").rename(tmp_path / "moved")  # finished: no retraining
+  assert run_seeds(configs, [0], tmp_path)["a"] == first["a"][:1]
+  other = {"a": tiny_config(npz_path, epochs=1, checkpoint_every=0, learning_rate=0.01)}
+  with pytest.raises(ValueError, match=r"different config \(fields \['learning_rate'\]\)"):
+    run_seeds(other, [0], tmp_path)
   with pytest.raises(ValueError, match="distinct integers"):
     run_seeds(configs, [0, 0], tmp_path)
 
