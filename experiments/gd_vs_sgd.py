@@ -8,8 +8,11 @@ at different epochs, or never, over three seeds:
 * GD (``full_batch=True``: one step per epoch on the exact gradient of all 512 images,
   BatchNorm statistics per chunk of 256): 150 steps, decay at step 50, 100 or never.
 * SGD (batch 64, 8 steps per epoch): 60 epochs, decay at epoch 20, 40 or never.
+* SGD+aug, the usual regime, where SGD does not interpolate its data at 0.1:
+  ``configs/cifar16_step_decay.py`` (all 5085 images, pad-4 crop + flip, batch 128),
+  30 epochs, decay at epoch 15 or never.
 
-Run (about 10 minutes on 2 CPU cores)::
+Run (about 17 minutes on 2 CPU cores)::
 
   python experiments/gd_vs_sgd.py --workdir runs/gd_vs_sgd
 
@@ -27,8 +30,10 @@ experiments/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import pathlib
+import runpy
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -36,7 +41,9 @@ from matplotlib.figure import Figure
 from lrsched.plotting import plot_mean_curve, save_figure
 from lrsched.train import Config, format_mean_std, markdown_table, run_seeds
 
-SUBSET = pathlib.Path(__file__).resolve().parents[2] / "shared/data/cifar10_subset.npz"
+HERE = pathlib.Path(__file__).resolve().parent
+SUBSET = HERE.parents[1] / "shared/data/cifar10_subset.npz"
+MODES = ("GD", "SGD", "SGD+aug")
 LR, MOMENTUM = 0.1, 0.9
 
 
@@ -52,7 +59,8 @@ def decay_at(epoch: int | None) -> float | dict:
                                    "boundaries": [epoch], "factor": 0.1, "unit": "epochs"}
 
 
-def configs(gd_steps: int = 150, sgd_epochs: int = 60, num_train: int = 512) -> dict[str, Config]:
+def configs(gd_steps: int = 150, sgd_epochs: int = 60, num_train: int = 512,
+            aug_epochs: int = 30) -> dict[str, Config]:
   """``{run name: config}``; names say the mode and the decay epoch (``GD/decay 50``...)."""
   base = dict(data=data_spec(), train_subset=num_train, model={"name": "wide_resnet",
               "depth": 10, "widen_factor": 1}, momentum=MOMENTUM, weight_decay=5e-4,
@@ -65,6 +73,10 @@ def configs(gd_steps: int = 150, sgd_epochs: int = 60, num_train: int = 512) -> 
                           learning_rate=decay_at(at),
                           checkpoint_every=epochs // 6 if mode == "GD" else 0,
                           keep_checkpoints=7, **base)
+  aug = runpy.run_path(str(HERE / "configs/cifar16_step_decay.py"))["get_config"]()
+  for at in (aug_epochs // 2, None):
+    runs["SGD+aug/" + (f"decay {at}" if at else "no decay")] = dataclasses.replace(
+        aug, epochs=aug_epochs, learning_rate=decay_at(at))
   return runs
 
 
@@ -96,9 +108,9 @@ def table(histories: dict[str, list[list[dict]]], runs: dict[str, Config]) -> st
 
 
 def plot(histories: dict[str, list[list[dict]]], path: pathlib.Path) -> None:
-  fig = Figure(figsize=(12, 7), layout="constrained")
-  axes = fig.subplots(2, 2)
-  for col, mode in enumerate(("GD", "SGD")):
+  fig = Figure(figsize=(16, 7), layout="constrained")
+  axes = fig.subplots(2, len(MODES))
+  for col, mode in enumerate(MODES):
     for name in (n for n in histories if n.startswith(mode + "/")):
       label = name.removeprefix(mode + "/")
       plot_mean_curve(axes[0, col], histories[name], "train_loss", label=label)
