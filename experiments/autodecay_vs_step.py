@@ -68,8 +68,8 @@ def table(histories: dict[str, list[list[dict]]]) -> str:
                  format_mean_std([max(r["test_accuracy"] for r in h) for h in seeds],
                                  scale=100),
                  format_mean_std([h[-1]["train_loss"] for h in seeds], digits=3)])
-  return markdown_table(["run", "epochs used", "first epochs at a lower rate (per seed)", "final test acc",
-                         "best test acc", "final train loss"], rows)
+  return markdown_table(["run", "epochs used", "first epochs at a lower rate (per seed)",
+                         "final test acc", "best test acc", "final train loss"], rows)
 
 
 def plot(histories: dict[str, list[list[dict]]], path: pathlib.Path) -> None:

@@ -6,7 +6,8 @@ Both on ``configs/cifar16_step_decay.py`` (WRN-10-1, the real CIFAR-10 subset at
 * **Snapshot ensemble** (Huang et al. 2017, with SGDR's restarts): cosine from 0.1 to 0
   over 5-epoch cycles, 4 cycles (20 epochs), ``snapshots=True``: the model at the end
   of each cycle is kept; the ensemble averages the snapshots' softmax outputs. Gain =
-  ensemble accuracy - last snapshot's accuracy (the same training cost).
+  ensemble accuracy - last snapshot's accuracy (the same training cost); also the
+  ensembles of the last m = 1..4 snapshots (Huang et al. average the last few).
 * **1cycle** (Smith & Topin 2019): ``one_cycle`` (peak 0.2, twice the baseline's rate;
   OneCycleLR's defaults: div 25, final div 1e4, pct_start 0.3) with its inverse
   momentum cycle 0.95 -> 0.85 -> 0.95, over 10 and 15 epochs, against the 30-epoch
@@ -33,10 +34,21 @@ import json
 import pathlib
 import runpy
 
+import numpy as np
 from matplotlib.figure import Figure
 
+from lrsched.data import normalize
 from lrsched.plotting import plot_mean_curve, save_figure
-from lrsched.train import Config, format_mean_std, markdown_table, run_seeds
+from lrsched.train import (
+    Config,
+    ensemble_predict,
+    format_mean_std,
+    load_data,
+    load_run_model,
+    load_snapshot_models,
+    markdown_table,
+    run_seeds,
+)
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -56,6 +68,25 @@ def configs(cycle: int = 5, cycles: int = 4, one_cycle_epochs: tuple[int, ...] =
                        "unit": "epochs"},
         momentum={"name": "one_cycle_momentum", "total_steps": epochs, "unit": "epochs"})
   return runs
+
+
+def last_m_ensembles(run_dir: pathlib.Path) -> list[float]:
+  """Test accuracy of the ensemble of the last ``m`` snapshots, for ``m = 1, 2, ...``."""
+  config, _, _ = load_run_model(run_dir)
+  train_ds, test_ds = load_data(config)
+  images = normalize(test_ds.images, *train_ds.channel_stats())
+  models = load_snapshot_models(run_dir)
+  return [float(np.mean(ensemble_predict(models[-m:], images).argmax(-1) == test_ds.labels))
+          for m in range(1, len(models) + 1)]
+
+
+def ensemble_table(per_seed_accs: list[list[float]]) -> str:
+  accs = np.array(per_seed_accs)
+  return markdown_table(
+      ["snapshots averaged", *(f"last {m}" for m in range(1, accs.shape[1] + 1))],
+      [["test acc", *(format_mean_std(accs[:, m], scale=100) for m in range(accs.shape[1]))],
+       ["gain over the last alone (points)",
+        *(format_mean_std(accs[:, m] - accs[:, 0], scale=100) for m in range(accs.shape[1]))]])
 
 
 def epochs_to(history: list[dict], target: float) -> int | None:
@@ -117,9 +148,11 @@ def main(argv: list[str] | None = None) -> str:
   histories = run_seeds(configs(args.cycle, 4, tuple(args.one_cycle_epochs)), args.seeds,
                         workdir)
   plot(histories, workdir / "snapshots_and_one_cycle.png")
-  text = tables(histories)
+  last_m = [last_m_ensembles(workdir / "sgdr snapshots" / f"seed{seed}") for seed in args.seeds]
+  text = tables(histories) + "\n\n" + ensemble_table(last_m)
   (workdir / "snapshots_summary.json").write_text(json.dumps(
-      {name: [h[-1] for h in seeds] for name, seeds in histories.items()}, indent=2) + "\n")
+      {"last_m_ensembles": last_m,
+       **{name: [h[-1] for h in seeds] for name, seeds in histories.items()}}, indent=2) + "\n")
   print(text)
   return text
 

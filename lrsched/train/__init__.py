@@ -5,7 +5,7 @@ from lrsched.train.config import Config, apply_overrides, load_config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.loop import NonFiniteLossError, RunResult, load_data, load_run_model, train
 from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
-from lrsched.train.snapshots import cycle_ends, ensemble_predict
+from lrsched.train.snapshots import cycle_ends, ensemble_predict, load_snapshot_models
 from lrsched.train.steps import TrainState, make_eval_step, make_train_step
 from lrsched.train.sweep import (
     format_mean_std,
@@ -38,6 +38,7 @@ __all__ = [
     "linear_probe",
     "load_data",
     "load_run_model",
+    "load_snapshot_models",
     "make_eval_step",
     "make_optimizer",
     "make_train_step",

@@ -99,6 +99,29 @@ def ensemble_predict(models: Sequence[nnx.Module], images: jax.Array,
   return total / len(models)
 
 
+def load_snapshot_models(run_dir: str | pathlib.Path) -> list[nnx.Module]:
+  """The snapshots of a finished ``snapshots=True`` run, oldest first, in eval mode.
+
+  Example (the ensemble of the last two snapshots)::
+
+    models = load_snapshot_models("runs/sgdr")[-2:]
+    probs = ensemble_predict(models, normalized_test_images)
+  """
+  from lrsched.train.loop import load_run_model  # the loop imports this module
+
+  run_dir = pathlib.Path(run_dir)
+  _, model, _ = load_run_model(run_dir)
+  graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+  store = Checkpoints(run_dir / "snapshots", keep=None)
+  try:
+    steps = store.all_epochs()
+    if not steps:
+      raise ValueError(f"{run_dir / 'snapshots'} holds no snapshot")
+    return [nnx.merge(graphdef, *store.restore(step, (params, rest))) for step in steps]
+  finally:
+    store.close()
+
+
 class SnapshotKeeper:
   """The training loop's side of snapshot ensembles: take, store, reload, evaluate.
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lrsched import data as datalib
-from lrsched.train import cycle_ends, ensemble_predict, train
+from lrsched.train import cycle_ends, ensemble_predict, load_snapshot_models, train
 from tests.train.conftest import tiny_config
 
 SGDR = {"name": "sgdr", "max_value": 0.05, "first_period": 1, "unit": "epochs"}
@@ -68,6 +68,9 @@ def test_snapshot_ensemble_end_to_end_and_resume(npz_path, tmp_path):
   assert last["test_ensemble_accuracy"] == pytest.approx(
       np.mean(np.argmax(probs, -1) == test.labels))
   assert last["test_snapshot_accuracy"] == pytest.approx(last["test_accuracy"])
+  # Reloaded from disk after the run: the same snapshots, the same ensemble.
+  loaded = load_snapshot_models(tmp_path / "run")
+  np.testing.assert_array_equal(ensemble_predict(loaded, images), probs)
   # Interrupted after epoch 2 and resumed: the same snapshots and metrics.
   train(tiny_config(npz_path, epochs=2, snapshots=True, learning_rate=SGDR), tmp_path / "b")
   resumed = train(config, tmp_path / "b", resume=True)
