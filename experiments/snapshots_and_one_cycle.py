@@ -110,12 +110,17 @@ def tables(histories: dict[str, list[list[dict]]], margin: float = 0.01) -> str:
     if name == "sgdr snapshots":
       continue
     reach = [epochs_to(h, b - margin) for h, b in zip(seeds, baseline, strict=True)]
+    # The other way round: when step decay (same seed) first reaches this run's final acc.
+    back = [epochs_to(s, h[-1]["test_accuracy"])
+            for h, s in zip(seeds, histories["step decay"], strict=True)]
     rows.append([name, len(seeds[0]), format_mean_std([h[-1]["test_accuracy"] for h in seeds],
                                                       scale=100),
-                 ", ".join("-" if r is None else str(r) for r in reach)])
+                 ", ".join("-" if r is None else str(r) for r in reach),
+                 ", ".join("-" if r is None else str(r) for r in back)])
   second = markdown_table(["run", "epochs", "final test acc",
                            f"epoch reaching step decay's final acc - {100 * margin:g} "
-                           "(per seed)"], rows)
+                           "(per seed)", "epoch step decay reaches this final acc (per seed)"],
+                          rows)
   return first + "\n\n" + second
 
 
