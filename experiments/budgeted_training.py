@@ -18,9 +18,10 @@ Three seeds each (72 runs). Run (about 20 minutes on 2 CPU cores)::
 
 Prints final test accuracy (mean +- std) and the rank of each schedule within each
 budget (1 = best mean), and the mean rank; writes ``budgeted_training.png`` and
-``summary.json``. Claim (Chen et al. 2022, "REX"): REX is the best or near the best at
-every budget, and its advantage is largest at small budgets; step decay lags at small
-budgets. Verdict and numbers: experiments/RESULTS.md.
+``summary.json``. Claims (Chen et al. 2022, "REX", as the overview article reports them):
+REX is the most consistent schedule, in the top 3 at every budget; step decay
+deteriorates in budgeted settings; each other schedule is best only in a few settings.
+Verdict and numbers: experiments/RESULTS.md.
 """
 
 from __future__ import annotations
