@@ -113,6 +113,7 @@ def plot(res: dict[int, dict[str, list[float]]], path: pathlib.Path) -> None:
                 marker="o", capsize=3, label=name)
   ax.set_xscale("log")
   ax.set_xticks(budgets, [str(b) for b in budgets])
+  ax.minorticks_off()
   ax.set_xlabel("budget (epochs)")
   ax.set_ylabel("final test accuracy (%)")
   ax.set_title("Budgeted training: mean +- std over seeds")
