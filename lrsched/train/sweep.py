@@ -71,7 +71,8 @@ def finished_history(config: Config, run_dir: pathlib.Path) -> History | None:
   config_path, metrics_path = run_dir / "config.json", run_dir / "metrics.jsonl"
   if not config_path.is_file():
     return None
-  saved = json.loads(config_path.read_text())
+  # Through Config: fields added to Config since the run was saved take their defaults.
+  saved = json.loads(json.dumps(Config(**json.loads(config_path.read_text())).to_dict()))
   wanted = json.loads(json.dumps(config.to_dict()))
   saved.pop("checkpoint_every", None), wanted.pop("checkpoint_every", None)
   if saved != wanted:

@@ -1,5 +1,7 @@
 """Seed sweeps: run_seeds trains and resumes; mean +- std and tables."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,11 @@ def test_run_seeds_trains_each_seed_and_resumes(tmp_path, npz_path):
   again = run_seeds(configs, [0, 1], tmp_path)  # finished runs: read back, not retrained
   assert again["a"] == first["a"]  # "seconds" included: the same records
   (tmp_path / "a/seed0/checkpoints").rename(tmp_path / "moved")  # finished: no retraining
+  assert run_seeds(configs, [0], tmp_path)["a"] == first["a"][:1]
+  # A run saved before a Config field existed: the field takes its default.
+  saved = json.loads((tmp_path / "a/seed0/config.json").read_text())
+  del saved["init_from"]
+  (tmp_path / "a/seed0/config.json").write_text(json.dumps(saved))
   assert run_seeds(configs, [0], tmp_path)["a"] == first["a"][:1]
   other = {"a": tiny_config(npz_path, epochs=1, checkpoint_every=0, learning_rate=0.01)}
   with pytest.raises(ValueError, match=r"different config \(fields \['learning_rate'\]\)"):
