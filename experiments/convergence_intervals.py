@@ -5,7 +5,7 @@ Takes the full-batch GD runs of ``experiments/gd_vs_sgd.py`` that decay the rate
 for each seed computes the top-10 eigenvalues (Lanczos, relative residual 1e-3) of the
 training loss GD descends -- all 512 images, BatchNorm in train mode with the
 training chunks of 256 -- at step 50 (the end of the 0.1 stage) and step 150 (after
-100 steps at 0.01). Run after gd_vs_sgd.py (about 4 minutes on 2 CPU cores)::
+100 steps at 0.01). Run after gd_vs_sgd.py (about 3 minutes on 2 CPU cores)::
 
   python experiments/gd_vs_sgd.py --workdir runs/gd_vs_sgd
   python experiments/convergence_intervals.py --runs runs/gd_vs_sgd
