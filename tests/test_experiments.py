@@ -58,3 +58,11 @@ def test_transferability_configs_build(tmp_path):
   assert tuned.data["classes"] == [5, 6, 7, 8, 9] and tuned.init_from["skip"] == ["head"]
   for config in (source, tuned):
     _check(config)
+
+
+@pytest.mark.parametrize("path", sorted((EXPERIMENTS / "configs").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(EXPERIMENTS / "configs")))
+def test_config_files_load_and_build(path):
+  """Every config file (CPU scale and full scale) loads through load_config and builds."""
+  from lrsched.train import load_config
+  _check(load_config(path))
