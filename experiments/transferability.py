@@ -48,6 +48,7 @@ from lrsched.train import (
     train,
     transferability,
 )
+from lrsched.train.sweep import finished_history
 
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE_CLASSES, TARGET_CLASSES = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
@@ -88,9 +89,11 @@ def run_seed(seed: int, workdir: pathlib.Path, epochs: int, finetune_epochs: int
     feats = [extract_features(model, ds, mean, std) for ds in (target_train, target_test)]
     out["fix"].append(linear_probe(feats[0], target_train.labels, feats[1],
                                    target_test.labels)["test_accuracy"])
-    tuned = train(finetune_config(source, source_dir, epoch, finetune_epochs),
-                  workdir / f"seed{seed}" / f"finetune_epoch{epoch}", resume=True)
-    out["finetune"].append(tuned.history[-1]["test_accuracy"])
+    tuned, tuned_dir = (finetune_config(source, source_dir, epoch, finetune_epochs),
+                        workdir / f"seed{seed}" / f"finetune_epoch{epoch}")
+    tuned_history = (finished_history(tuned, tuned_dir)  # a rerun reads it back
+                     or train(tuned, tuned_dir, resume=True).history)
+    out["finetune"].append(tuned_history[-1]["test_accuracy"])
   for mode in ("fix", "finetune"):
     out[f"transferability_{mode}"] = transferability(out["acc"], out[mode])
   return out

@@ -138,7 +138,10 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
   try:
     saved = checkpoints.all_epochs()
     epoch = checkpoints.latest_epoch() if epoch is None else epoch
-    if epoch is None or epoch not in saved:
+    if not saved:
+      raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint (the run saves none "
+                       f"with checkpoint_every=0)")
+    if epoch not in saved:
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint of epoch {epoch}; "
                        f"it holds epochs {saved}")
     _, eval_def, params, rest = stepslib.split_model(model)
@@ -200,10 +203,20 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   steps_per_epoch = 1 if config.full_batch else len(train_ds) // config.batch_size
   mean, std = train_ds.channel_stats()
   model = build_run_model(config, train_ds)
-  if config.init_from is not None:
-    _, source, source_epoch = load_run_model(config.init_from["run"],
-                                             config.init_from.get("epoch"))
-    fresh = copy_matching_weights(source, model, config.init_from.get("skip", ()))
+  checkpoints = Checkpoints(workdir / "checkpoints", keep=max(config.keep_checkpoints, 1))
+  start_epoch, last_saved = 1, checkpoints.latest_epoch()
+  if last_saved is not None and not resume:
+    checkpoints.close()
+    raise ValueError(f"{workdir} already holds checkpoints (epoch {last_saved}): pass "
+                     f"resume=True (--resume) to continue, or choose a new workdir")
+  if config.init_from is not None and last_saved is None:  # a resumed run has its own
+    try:
+      _, source, source_epoch = load_run_model(config.init_from["run"],
+                                               config.init_from.get("epoch"))
+      fresh = copy_matching_weights(source, model, config.init_from.get("skip", ()))
+    except BaseException:
+      checkpoints.close()
+      raise
     if lead:
       tqdm.write(f"initialized from {config.init_from['run']} (epoch {source_epoch}); "
                  f"kept fresh: {', '.join(fresh) or 'nothing'}")
@@ -226,13 +239,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   else:
     train_step = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key, mesh)
 
-  checkpoints = Checkpoints(workdir / "checkpoints", keep=max(config.keep_checkpoints, 1))
   metrics_path = workdir / "metrics.jsonl"
-  start_epoch, last_saved = 1, checkpoints.latest_epoch()
-  if last_saved is not None and not resume:
-    checkpoints.close()
-    raise ValueError(f"{workdir} already holds checkpoints (epoch {last_saved}): pass "
-                     f"resume=True (--resume) to continue, or choose a new workdir")
   if last_saved is not None:
     state = checkpoints.restore(last_saved, state)
     start_epoch = last_saved + 1
@@ -259,7 +266,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   if lead:
     (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
-  plotted = time.perf_counter()  # curves.png: redrawn at most every CURVES_EVERY_SECONDS
+  plotted = -math.inf  # curves.png: at the first epoch, then at most every CURVES_EVERY_SECONDS
   bar = tqdm(total=config.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
              disable=not (config.progress and lead), unit="step", dynamic_ncols=True)
   try:
@@ -357,8 +364,11 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
     checkpoints.close()
     if keeper:
       keeper.close()
-  if lead and history:
-    plot_training_curves(history, workdir / "curves.png")
+    if lead and history:  # also after a NaN or an interruption: the curves up to there
+      try:
+        plot_training_curves(history, workdir / "curves.png")
+      except Exception as error:  # never mask the run's own exception
+        tqdm.write(f"could not draw {workdir / 'curves.png'}: {error!r}")
   model = nnx.merge(eval_def, state.params, state.model_state)
   return RunResult(workdir, history, state, model, keeper.models(eval_def) if keeper else [])
 

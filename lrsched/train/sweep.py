@@ -24,6 +24,7 @@ from lrsched.train.config import Config
 from lrsched.train.loop import train
 
 History = list[dict[str, Any]]
+IGNORED_FIELDS = ("checkpoint_every", "keep_checkpoints", "progress")
 
 
 def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],
@@ -59,7 +60,7 @@ def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],
   return out
 
 
-def finished_history(config: Config, run_dir: pathlib.Path) -> History | None:
+def finished_history(config: Config, run_dir: str | pathlib.Path) -> History | None:
   """The history of a finished run of ``config`` in ``run_dir``, or ``None``.
 
   Finished: ``metrics.jsonl`` holds every epoch (or ends with AutoDecay's stop).
@@ -68,13 +69,18 @@ def finished_history(config: Config, run_dir: pathlib.Path) -> History | None:
     ValueError: ``run_dir`` holds a run of a different config (results are never
       silently mixed; remove the directory to rerun).
   """
+  run_dir = pathlib.Path(run_dir)
   config_path, metrics_path = run_dir / "config.json", run_dir / "metrics.jsonl"
   if not config_path.is_file():
     return None
   # Through Config: fields added to Config since the run was saved take their defaults.
-  saved = json.loads(json.dumps(Config(**json.loads(config_path.read_text())).to_dict()))
-  wanted = json.loads(json.dumps(config.to_dict()))
-  saved.pop("checkpoint_every", None), wanted.pop("checkpoint_every", None)
+  try:
+    saved = Config(**json.loads(config_path.read_text())).to_dict()
+  except TypeError as error:
+    raise ValueError(f"{config_path} is not a config of this lrsched version: {error}") from None
+  saved, wanted = json.loads(json.dumps(saved)), json.loads(json.dumps(config.to_dict()))
+  for key in IGNORED_FIELDS:  # fields that do not change the results
+    saved.pop(key, None), wanted.pop(key, None)
   if saved != wanted:
     diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
     raise ValueError(f"{run_dir} holds a run of a different config (fields {diff}); "

@@ -22,31 +22,46 @@ from lrsched import data as datalib
 
 def copy_matching_weights(source: nnx.Module, target: nnx.Module,
                           skip: Sequence[str] = ()) -> list[str]:
-  """Copies every parameter and BatchNorm statistic of ``source`` into ``target`` in place
-  where the path and shape match (cast to the target's dtype).
+  """Copies the weights of ``source`` into ``target`` in place where path and shape match.
+
+  Every variable but random-number state is copied -- parameters, BatchNorm statistics
+  and fixed (untrained) weights such as a scale-invariant model's head -- cast to the
+  target's dtype.
 
   Args:
     source: the module to copy from.
     target: the module to copy into.
-    skip: path prefixes (``"head"``) that keep the target's own values regardless.
+    skip: path prefixes (``"head"``, ``"blocks/0"``) that keep the target's own values.
 
   Returns:
     The paths (``"head/kernel"``...) of ``target`` that kept their own values.
+
+  Raises:
+    ValueError: a ``skip`` prefix matches no path of ``target``, or no weight matched
+      at all (not the same architecture).
   """
-  filters = (nnx.Param, nnx.BatchStat)
-  src = traverse_util.flatten_dict(nnx.to_pure_dict(nnx.state(source, filters)))
-  state = nnx.state(target, filters)
+  weights = nnx.Not(nnx.RngState)
+  src = traverse_util.flatten_dict(nnx.to_pure_dict(nnx.state(source, weights)))
+  state = nnx.state(target, weights)
   dst = traverse_util.flatten_dict(nnx.to_pure_dict(state))
+  names = {path: "/".join(map(str, path)) for path in dst}
+  skip = [p.strip("/") for p in skip]
+  for prefix in skip:
+    if not any(n == prefix or n.startswith(prefix + "/") for n in names.values()):
+      raise ValueError(f"skip prefix {prefix!r} matches no weight of the target; its "
+                       f"top-level names are {sorted({n.split('/')[0] for n in names.values()})}")
   kept = []
   for path, value in dst.items():
-    other = src.get(path)
-    name = "/".join(map(str, path))
+    other, name = src.get(path), names[path]
     if any(name == p or name.startswith(p + "/") for p in skip):
       kept.append(name)
     elif other is not None and np.shape(other) == np.shape(value):
       dst[path] = jnp.asarray(other, dtype=value.dtype)
     else:
       kept.append(name)
+  if len(kept) == len(dst):
+    raise ValueError("no weight of the source matches the target in path and shape: "
+                     "not the same architecture")
   nnx.replace_by_pure_dict(state, traverse_util.unflatten_dict(dst))
   nnx.update(target, state)
   return kept
@@ -88,7 +103,18 @@ def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
     raise ValueError(f"l2 must be >= 0, got {l2!r}")
   if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
     raise ValueError(f"steps must be a positive integer, got {steps!r}")
-  mu, sigma = train_x.mean(0), train_x.std(0) + 1e-6
+  train_x, test_x = np.asarray(train_x, np.float64), np.asarray(test_x, np.float64)
+  train_y, test_y = np.asarray(train_y), np.asarray(test_y)
+  if (train_x.ndim != 2 or test_x.ndim != 2 or train_x.shape[1] != test_x.shape[1]
+      or train_y.shape != train_x.shape[:1] or test_y.shape != test_x.shape[:1]):
+    raise ValueError(f"features must be (N, D) arrays with (N,) labels, got train "
+                     f"{train_x.shape}/{train_y.shape} and test {test_x.shape}/{test_y.shape}")
+  if not (np.issubdtype(train_y.dtype, np.integer) and np.issubdtype(test_y.dtype, np.integer)
+          and train_y.min() >= 0 and test_y.min() >= 0):
+    raise ValueError("labels must be integer class indices >= 0")
+  # Standardized with the training statistics; (near-)constant features are only centred.
+  mu, std = train_x.mean(0), train_x.std(0)
+  sigma = np.where(std > 1e-3 * max(std.max(), 1e-12), std, 1.0)
   xs, xt = (train_x - mu) / sigma, (test_x - mu) / sigma
   num_classes = int(max(train_y.max(), test_y.max())) + 1
   xs, ys = jnp.asarray(xs, jnp.float32), jnp.asarray(train_y)

@@ -71,6 +71,10 @@ def test_snapshot_ensemble_end_to_end_and_resume(npz_path, tmp_path):
   # Reloaded from disk after the run: the same snapshots, the same ensemble.
   loaded = load_snapshot_models(tmp_path / "run")
   np.testing.assert_array_equal(ensemble_predict(loaded, images), probs)
+  # A run without checkpoints: its snapshots still load.
+  train(tiny_config(npz_path, epochs=2, snapshots=True, learning_rate=SGDR, checkpoint_every=0),
+        tmp_path / "no_checkpoints")
+  assert len(load_snapshot_models(tmp_path / "no_checkpoints")) == 2
   # Interrupted after epoch 2 and resumed: the same snapshots and metrics.
   train(tiny_config(npz_path, epochs=2, snapshots=True, learning_rate=SGDR), tmp_path / "b")
   resumed = train(config, tmp_path / "b", resume=True)

@@ -1,5 +1,8 @@
 """Transfer: weight copying, fine-tuning through init_from, features, linear probes."""
 
+import dataclasses
+import shutil
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -35,6 +38,20 @@ def test_copy_matching_weights_keeps_a_new_head():
     np.testing.assert_array_equal(value, expected, err_msg=key)
 
 
+def test_copy_matching_weights_copies_statistics_and_fixed_weights():
+  source = build_model("preresnet", depth=8, num_classes=10, scale_invariant=True, seed=0)
+  target = build_model("preresnet", depth=8, num_classes=10, scale_invariant=True, seed=1)
+  source.norm.mean.value = source.norm.mean.value + 1.5  # a BatchNorm running statistic
+  assert copy_matching_weights(source, target) == []
+  np.testing.assert_array_equal(target.norm.mean.value, source.norm.mean.value)
+  np.testing.assert_array_equal(target.head.kernel.value, source.head.kernel.value)  # Fixed
+  with pytest.raises(ValueError, match="skip prefix 'haed' matches no weight"):
+    copy_matching_weights(source, target, skip=["haed"])
+  assert "head/kernel" in copy_matching_weights(source, target, skip=["head/"])
+  with pytest.raises(ValueError, match="not the same architecture"):
+    copy_matching_weights(source, nnx.Linear(5, 3, rngs=nnx.Rngs(0)))
+
+
 def test_init_from_fine_tunes_from_a_checkpoint(tmp_path, npz_path):
   source = train(tiny_config(npz_path, epochs=1), tmp_path / "source")
   # Learning rate 0 and no weight decay: the fine-tuned run's trunk is the source's.
@@ -52,8 +69,16 @@ def test_init_from_fine_tunes_from_a_checkpoint(tmp_path, npz_path):
   out = _params(fresh.model)
   assert not np.array_equal(src["head/kernel"], out["head/kernel"])
   assert all(np.array_equal(src[k], out[k]) for k in src if not k.startswith("head"))
+  # Resuming the fine-tuned run needs its own checkpoint only, not the source's.
+  config = tiny_config(npz_path, epochs=2, learning_rate=0.0, weight_decay=0.0, momentum=0.0,
+                       init_from={"run": str(tmp_path / "source"), "epoch": 1})
+  train(dataclasses.replace(config, epochs=1), tmp_path / "resumed")
+  shutil.rmtree(tmp_path / "source" / "checkpoints")
+  assert len(train(config, tmp_path / "resumed", resume=True).history) == 2
+  with pytest.raises(ValueError, match="holds no checkpoint"):
+    train(config, tmp_path / "fresh_start")
   with pytest.raises(ValueError, match="holds no checkpoint of epoch 7"):
-    load_run_model(tmp_path / "source", 7)
+    load_run_model(tmp_path / "tuned", 7)
   with pytest.raises(ValueError, match="init_from must be None or"):
     tiny_config(npz_path, init_from={"run": "x", "epoch": 0})
 
@@ -91,6 +116,12 @@ def test_linear_probe_minimizes_the_regularized_cross_entropy():
   assert out["train_loss"] == pytest.approx(best, rel=1e-4)
   with pytest.raises(ValueError, match="steps must be a positive integer"):
     linear_probe(x, y, x, y, steps=0)
+  with pytest.raises(ValueError, match=r"features must be \(N, D\) arrays"):
+    linear_probe(x, y[:10], x, y)
+  # A (nearly) constant feature is centred, not blown up by a tiny standard deviation.
+  noisy = np.concatenate([x, 1e-7 * rng.normal(size=(300, 1))], axis=1)
+  again = linear_probe(noisy[:200], y[:200], noisy[200:], y[200:], l2=1e-2, steps=200)
+  assert again["test_accuracy"] == pytest.approx(out["test_accuracy"], abs=0.02)
 
 
 def test_transferability_ratio():
