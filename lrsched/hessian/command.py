@@ -57,6 +57,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _load_config(args: argparse.Namespace):
   from lrsched.train import Config, load_config
+  from lrsched.train.loop import read_run_config
 
   if (args.run_dir is None) == (args.config is None):
     raise ValueError("give either a run directory or --config FILE (exactly one)")
@@ -66,10 +67,7 @@ def _load_config(args: argparse.Namespace):
       return Config(**json.loads(path.read_text())), None
     return load_config(path), None
   run_dir = pathlib.Path(args.run_dir)
-  config_path = run_dir / "config.json"
-  if not config_path.is_file():
-    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
-  return Config(**json.loads(config_path.read_text())), run_dir
+  return read_run_config(run_dir), run_dir
 
 
 def _positive(name: str, value: int | None) -> None:

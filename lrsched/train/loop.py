@@ -111,6 +111,14 @@ def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
   return model
 
 
+def read_run_config(run_dir: str | pathlib.Path) -> Config:
+  """The :class:`Config` a run directory was trained with (its ``config.json``)."""
+  config_path = pathlib.Path(run_dir) / "config.json"
+  if not config_path.is_file():
+    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
+  return Config(**json.loads(config_path.read_text()))
+
+
 def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
                    train_data: datalib.ArrayDataset | None = None
                    ) -> tuple[Config, nnx.Module, int]:
@@ -126,10 +134,7 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
     ``(config, model, epoch)``.
   """
   run_dir = pathlib.Path(run_dir)
-  config_path = run_dir / "config.json"
-  if not config_path.is_file():
-    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
-  config = Config(**json.loads(config_path.read_text()))
+  config = read_run_config(run_dir)
   if train_data is None:
     train_data, _ = load_data(config)
   steps_per_epoch = 1 if config.full_batch else max(len(train_data) // config.batch_size, 1)

@@ -107,16 +107,11 @@ def load_snapshot_models(run_dir: str | pathlib.Path) -> list[nnx.Module]:
     models = load_snapshot_models("runs/sgdr")[-2:]
     probs = ensemble_predict(models, normalized_test_images)
   """
-  import json
-
-  from lrsched.train.config import Config
-  from lrsched.train.loop import build_run_model, load_data  # the loop imports this module
+  # The loop imports this module.
+  from lrsched.train.loop import build_run_model, load_data, read_run_config
 
   run_dir = pathlib.Path(run_dir)
-  config_path = run_dir / "config.json"
-  if not config_path.is_file():
-    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
-  config = Config(**json.loads(config_path.read_text()))
+  config = read_run_config(run_dir)
   model = build_run_model(config, load_data(config)[0])
   model.eval()
   graphdef, params, rest = nnx.split(model, nnx.Param, ...)
