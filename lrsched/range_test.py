@@ -283,8 +283,6 @@ def plot_range_test(result: RangeTestResult, path: str | pathlib.Path | None = N
   ax.legend(fontsize="small")
   ax.set_title(title if title is not None else result.message, fontsize="small", wrap=True)
   if path is not None:
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, path)
   return fig
 

@@ -79,7 +79,7 @@ def load_run(args: argparse.Namespace):
   """Returns ``(config, model, batches, mean/std, epoch, steps_per_epoch)`` for ``args``."""
   from lrsched import data as datalib
   from lrsched.train import load_data
-  from lrsched.train.loop import build_run_model, load_run_model
+  from lrsched.train.loop import build_run_model, load_run_model, steps_per_epoch
 
   config, run_dir = _load_config(args)
   _positive("--num-batches", args.num_batches)
@@ -93,7 +93,7 @@ def load_run(args: argparse.Namespace):
     kwargs = dict(config.data)
     dataset = datalib.load_dataset(kwargs.pop("name"), args.split, **kwargs)
   batch_size = args.batch_size or config.batch_size
-  steps_per_epoch = 1 if config.full_batch else max(len(train_ds) // config.batch_size, 1)
+  epoch_steps = steps_per_epoch(config, train_ds)
   if run_dir is not None:
     config, model, epoch = load_run_model(run_dir, args.epoch, train_data=train_ds)
   else:
@@ -104,7 +104,7 @@ def load_run(args: argparse.Namespace):
     if len(batches) == args.num_batches:
       break
   mean, std = train_ds.channel_stats()
-  return config, model, batches, (mean, std), epoch, steps_per_epoch
+  return config, model, batches, (mean, std), epoch, epoch_steps
 
 
 def _schedule_values(config, steps_per_epoch: int) -> tuple[np.ndarray, float]:

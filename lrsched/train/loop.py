@@ -111,12 +111,20 @@ def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
   return model
 
 
+def steps_per_epoch(config: Config, train: datalib.ArrayDataset) -> int:
+  """Optimizer steps per epoch: 1 for full-batch GD, else the full batches of ``train``."""
+  return 1 if config.full_batch else max(len(train) // config.batch_size, 1)
+
+
 def read_run_config(run_dir: str | pathlib.Path) -> Config:
   """The :class:`Config` a run directory was trained with (its ``config.json``)."""
   config_path = pathlib.Path(run_dir) / "config.json"
   if not config_path.is_file():
     raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
-  return Config(**json.loads(config_path.read_text()))
+  try:  # fields added to Config since the run was saved take their defaults
+    return Config(**json.loads(config_path.read_text()))
+  except TypeError as error:
+    raise ValueError(f"{config_path} is not a config of this lrsched version: {error}") from None
 
 
 def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
@@ -137,7 +145,6 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
   config = read_run_config(run_dir)
   if train_data is None:
     train_data, _ = load_data(config)
-  steps_per_epoch = 1 if config.full_batch else max(len(train_data) // config.batch_size, 1)
   model = build_run_model(config, train_data)
   checkpoints = Checkpoints(run_dir / "checkpoints")
   try:
@@ -150,7 +157,7 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint of epoch {epoch}; "
                        f"it holds epochs {saved}")
     _, eval_def, params, rest = stepslib.split_model(model)
-    tx = make_optimizer(config, steps_per_epoch)
+    tx = make_optimizer(config, steps_per_epoch(config, train_data))
     template = stepslib.replicate(stepslib.data_mesh(), stepslib.TrainState(
         step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
     state = checkpoints.restore(epoch, template)
@@ -164,7 +171,8 @@ def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
   return {k: float(values[k]) for k in ("learning_rate", "momentum") if k in values}
 
 
-def _read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
+def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
+  """The records of ``metrics.jsonl`` up to ``last_epoch`` (none if the file is absent)."""
   if not path.exists():
     return []
   records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -205,7 +213,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   if config.batch_size % jax.device_count():
     raise ValueError(f"batch_size must be a multiple of the device count "
                      f"{jax.device_count()}, got {config.batch_size}")
-  steps_per_epoch = 1 if config.full_batch else len(train_ds) // config.batch_size
+  epoch_steps = steps_per_epoch(config, train_ds)
   mean, std = train_ds.channel_stats()
   model = build_run_model(config, train_ds)
   checkpoints = Checkpoints(workdir / "checkpoints", keep=max(config.keep_checkpoints, 1))
@@ -226,7 +234,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
       tqdm.write(f"initialized from {config.init_from['run']} (epoch {source_epoch}); "
                  f"kept fresh: {', '.join(fresh) or 'nothing'}")
   train_def, eval_def, params, rest = stepslib.split_model(model)
-  tx = make_optimizer(config, steps_per_epoch)
+  tx = make_optimizer(config, epoch_steps)
   mesh = stepslib.data_mesh()
   opt_state = tx.init(params)
   if config.momentum_init == "exp_lr":
@@ -248,7 +256,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   if last_saved is not None:
     state = checkpoints.restore(last_saved, state)
     start_epoch = last_saved + 1
-  history = _read_history(metrics_path, start_epoch - 1)
+  history = read_history(metrics_path, start_epoch - 1)
   controller = ad_state = None
   if config.autodecay is not None:
     try:
@@ -265,14 +273,14 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
                                workdir / "sharpness.jsonl", start_step=int(state.step))
   keeper = None
   if config.snapshots:
-    keeper = SnapshotKeeper(config.learning_rate, config.epochs * steps_per_epoch,
-                            steps_per_epoch, workdir / "snapshots", state,
+    keeper = SnapshotKeeper(config.learning_rate, config.epochs * epoch_steps,
+                            epoch_steps, workdir / "snapshots", state,
                             stepslib.make_predict_step(eval_def, mean, std, mesh))
   if lead:
     (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
   plotted = -math.inf  # curves.png: at the first epoch, then at most every CURVES_EVERY_SECONDS
-  bar = tqdm(total=config.epochs * steps_per_epoch, initial=(start_epoch - 1) * steps_per_epoch,
+  bar = tqdm(total=config.epochs * epoch_steps, initial=(start_epoch - 1) * epoch_steps,
              disable=not (config.progress and lead), unit="step", dynamic_ncols=True)
   try:
     for epoch in range(start_epoch, config.epochs + 1):
@@ -318,7 +326,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         correct += int(pending[1]["correct"])
         bar.update(1)
         loss_sum *= config.batch_size
-        seen = steps_per_epoch * config.batch_size
+        seen = epoch_steps * config.batch_size
       record = {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
                 "train_accuracy": correct / seen, **_hyperparams(state),
                 "weight_norm": stepslib.global_norm(state.params)}

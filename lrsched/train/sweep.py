@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from lrsched.train.config import Config
-from lrsched.train.loop import train
+from lrsched.train.loop import read_history, read_run_config, train
 
 History = list[dict[str, Any]]
 IGNORED_FIELDS = ("checkpoint_every", "keep_checkpoints", "progress")
@@ -70,24 +70,17 @@ def finished_history(config: Config, run_dir: str | pathlib.Path) -> History | N
       silently mixed; remove the directory to rerun).
   """
   run_dir = pathlib.Path(run_dir)
-  config_path, metrics_path = run_dir / "config.json", run_dir / "metrics.jsonl"
-  if not config_path.is_file():
+  if not (run_dir / "config.json").is_file():
     return None
-  # Through Config: fields added to Config since the run was saved take their defaults.
-  try:
-    saved = Config(**json.loads(config_path.read_text())).to_dict()
-  except TypeError as error:
-    raise ValueError(f"{config_path} is not a config of this lrsched version: {error}") from None
-  saved, wanted = json.loads(json.dumps(saved)), json.loads(json.dumps(config.to_dict()))
+  saved = json.loads(json.dumps(read_run_config(run_dir).to_dict()))
+  wanted = json.loads(json.dumps(config.to_dict()))
   for key in IGNORED_FIELDS:  # fields that do not change the results
     saved.pop(key, None), wanted.pop(key, None)
   if saved != wanted:
     diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
     raise ValueError(f"{run_dir} holds a run of a different config (fields {diff}); "
                      f"remove it to rerun")
-  if not metrics_path.is_file():
-    return None
-  history = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+  history = read_history(run_dir / "metrics.jsonl", config.epochs)
   if history and (len(history) == config.epochs
                   or history[-1].get("autodecay_action") == "stop"):
     return history
