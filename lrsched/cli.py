@@ -1,17 +1,21 @@
-"""The ``lrsched`` command line.
+"""The lrsched command line.
 
-``lrsched gallery`` draws every schedule family; ``lrsched plot SPEC ...`` draws
-the schedules given as JSON specs (see :func:`lrsched.from_spec`); ``lrsched train``
-runs a config; ``lrsched compare`` runs several and prints a table. E.g.::
+  lrsched gallery                       draw every schedule family to a PNG
+  lrsched plot SPEC ... --steps N       draw schedules given as JSON specs
+  lrsched list                          the schedule names specs can use
+  lrsched train --config C.py           train a config (key=value overrides)
+  lrsched compare --config A --config B train several configs, print a table
+  lrsched range-test --config C.py      learning-rate range test
+  lrsched hessian RUN_DIR               Hessian eigenvalues of a saved run
 
-    lrsched plot '{"name": "one_cycle", "total_steps": 1000, "max_value": 0.1}' \
-        --momentum '{"name": "one_cycle_momentum", "total_steps": 1000}' --out 1cycle.png
+Examples:
 
-    lrsched train --config experiments/configs/ps10_step_decay.py --workdir runs/a epochs=3
+  lrsched plot '{"name": "one_cycle", "total_steps": 1000, "peak_value": 0.1}' --steps 1000
+  lrsched train --config experiments/configs/ps10_step_decay.py --workdir runs/a epochs=3
+  lrsched train --workdir runs/a --resume          (continues with runs/a/config.json)
 
-    lrsched range-test --config experiments/configs/ps10_step_decay.py --out runs/range.png
-
-A spec may carry a ``"label"`` for the legend; ``@FILE`` reads a spec from a file.
+A spec may carry a "label" for the legend; @FILE reads a spec from a file.
+Run "lrsched COMMAND --help" for a command's options.
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ def _unique(labelled: list[tuple[str, dict]]) -> dict[str, dict]:
 
 
 def _plot(args: argparse.Namespace) -> None:
+  if not 1 <= args.steps <= 2**31 - 1:
+    raise ValueError(f"--steps must be in [1, 2147483647] (optax's int32 step count), "
+                     f"got {args.steps}")
   schedules = _unique([_parse_spec(s) for s in args.specs])
   momentum = _unique([_parse_spec(s) for s in args.momentum])
   for spec in [*schedules.values(), *momentum.values()]:
@@ -72,14 +79,25 @@ def _gallery(args: argparse.Namespace) -> None:
 
 
 def _list(args: argparse.Namespace) -> None:
+  from lrsched.schedules import describe
+
   del args
-  print("\n".join(registered_names()))
+  for name in registered_names():
+    signature, summary = describe(name)
+    print(f"{signature}\n    {summary}" if summary else signature)
 
 
 def _load_configs(paths: Sequence[str], overrides: Sequence[str]) -> dict:
   from lrsched.train import load_config  # imported lazily: keeps `lrsched plot` light
 
-  return {pathlib.Path(path).stem: load_config(path, overrides) for path in paths}
+  names: dict[str, str] = {}
+  for path in paths:
+    name = pathlib.Path(path).stem
+    if name in names:
+      raise ValueError(f"two configs share the run name {name!r} ({names[name]} and {path}); "
+                       f"runs are named after their config file: rename or copy one")
+    names[name] = path
+  return {name: load_config(path, overrides) for name, path in names.items()}
 
 
 def _init_distributed(args: argparse.Namespace) -> None:
@@ -89,12 +107,30 @@ def _init_distributed(args: argparse.Namespace) -> None:
     jax.distributed.initialize()  # reads the coordinator from the environment (TPU, SLURM)
 
 
+def _resume_config(workdir: pathlib.Path, overrides: Sequence[str]):
+  """The run's own config.json with ``overrides`` applied (``--resume``)."""
+  from lrsched.train import apply_overrides
+  from lrsched.train.loop import read_run_config
+
+  config = apply_overrides(read_run_config(workdir), overrides)
+  print(f"resuming {workdir} with its config.json"
+        + (f" and {' '.join(overrides)}" if overrides else ""), file=sys.stderr)
+  return config
+
+
 def _train(args: argparse.Namespace) -> None:
   from lrsched.train import train
 
   _init_distributed(args)
-  (name, config), = _load_configs([args.config], args.overrides).items()
-  workdir = args.workdir or f"runs/{name}"
+  if args.config is None and not (args.resume and args.workdir):
+    raise ValueError("give --config FILE (or --workdir DIR --resume to continue a run)")
+  if args.config is not None:
+    (name, config), = _load_configs([args.config], args.overrides).items()
+  workdir = pathlib.Path(args.workdir or f"runs/{name}")
+  if args.resume and (workdir / "config.json").is_file():
+    name, config = workdir.name, _resume_config(workdir, args.overrides)
+  elif args.config is None:
+    raise ValueError(f"{workdir} holds no run (no config.json) to resume; give --config FILE")
   result = train(config, workdir, resume=args.resume)
   last = result.history[-1] if result.history else {}
   summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
@@ -105,7 +141,12 @@ def _compare(args: argparse.Namespace) -> None:
   from lrsched.train.compare import compare, format_table
 
   _init_distributed(args)
-  rows = compare(_load_configs(args.config, args.overrides), args.workdir, resume=args.resume)
+  configs = _load_configs(args.config, args.overrides)
+  if args.resume:
+    configs = {name: _resume_config(pathlib.Path(args.workdir) / name, args.overrides)
+               if (pathlib.Path(args.workdir) / name / "config.json").is_file() else config
+               for name, config in configs.items()}
+  rows = compare(configs, args.workdir, resume=args.resume)
   print(format_table(rows))
   out = pathlib.Path(args.workdir).resolve()
   print(f"curves: {out / 'compare.png'} (per run: {out}/<run>/curves.png); "
@@ -117,13 +158,15 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                       help="config overrides, e.g. epochs=3 model.depth=16 "
                            "learning_rate.boundaries=[30,60]")
   parser.add_argument("--resume", action="store_true",
-                      help="continue from the newest checkpoint in the workdir")
+                      help="continue from the newest intact checkpoint in the workdir, with "
+                           "the run's own config.json (overrides may change epochs)")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(prog="lrsched", description=__doc__.splitlines()[0])
+  parser = argparse.ArgumentParser(prog="lrsched", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
   commands = parser.add_subparsers(dest="command", required=True)
 
   gallery = commands.add_parser("gallery", help="draw every schedule family to a PNG")
@@ -133,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
   plot = commands.add_parser("plot", help="draw schedules given as JSON specs")
   plot.add_argument("specs", nargs="+", help="JSON spec or @FILE, one per schedule")
   plot.add_argument("--momentum", nargs="*", default=[], help="momentum specs")
-  plot.add_argument("--steps", type=int, required=True, help="number of steps to draw")
+  plot.add_argument("--steps", type=int, required=True,
+                    help="number of steps to draw, at most 2**31 - 1 (beyond 100,001 steps "
+                         "the curves go through 100,001 evenly spaced counts)")
   plot.add_argument("--steps-per-epoch", type=int, default=None,
                     help="for specs with \"unit\": \"epochs\"")
   plot.add_argument("--out", default="schedules.png", help="PNG to write")
@@ -141,16 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
   plot.add_argument("--title", default=None)
   plot.set_defaults(run=_plot)
 
-  train = commands.add_parser("train", help="train a config (see experiments/configs/)")
-  train.add_argument("--config", required=True, help="config file (.py)")
+  train = commands.add_parser(
+      "train", help="train a config (see experiments/configs/)",
+      description="Trains a config into a run directory (config.json, metrics.jsonl, "
+                  "curves.png, checkpoints/).")
+  train.add_argument("--config", default=None,
+                     help="config file (.py with get_config()); optional with --resume")
   train.add_argument("--workdir", default=None, help="run directory (default runs/<config>)")
   _add_run_arguments(train)
   train.set_defaults(run=_train)
 
-  comp = commands.add_parser("compare", help="train several configs, print a table")
+  comp = commands.add_parser(
+      "compare", help="train several configs, print a table",
+      description="Trains each config in WORKDIR/<config name> (runs that already finished "
+                  "are read back, not retrained), prints a table of their final metrics and "
+                  "writes WORKDIR/compare.png and WORKDIR/summary.json.")
   comp.add_argument("--config", required=True, action="append",
-                    help="config file (.py); repeat for each run")
-  comp.add_argument("--workdir", default="runs/compare", help="parent of the run directories")
+                    help="config file (.py); repeat for each run (distinct file names)")
+  comp.add_argument("--workdir", default="runs/compare",
+                    help="parent of the run directories (default: runs/compare)")
   _add_run_arguments(comp)
   comp.set_defaults(run=_compare)
 
@@ -160,19 +214,37 @@ def build_parser() -> argparse.ArgumentParser:
   range_test.add_parser(commands)
   hessian_command.add_parser(commands)
 
-  names = commands.add_parser("list", help="list the schedule names specs can use")
+  names = commands.add_parser(
+      "list", help="list the schedule names specs can use, with their arguments",
+      description="Every name a spec can use: lrsched's schedules, optax's under optax's "
+                  "names, composites (warmup, join, stretch); each with its signature and "
+                  "the first line of its docstring.")
   names.set_defaults(run=_list)
   return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
+  from lrsched.train.rundir import WorkdirLockedError
+
   try:
     args.run(args)
-  except (ValueError, FileNotFoundError, FloatingPointError) as error:
-    print(f"lrsched {args.command}: error: {error}", file=sys.stderr)
+  except (ValueError, FileNotFoundError, FloatingPointError, WorkdirLockedError) as error:
+    print(f"lrsched {args.command}: error: {_for_the_command_line(error)}", file=sys.stderr)
     return 2
   return 0
+
+
+def _for_the_command_line(error: Exception) -> str:
+  """The error's message, with the Python API's advice said as command-line options."""
+  from lrsched.train.loop import RunExistsError
+
+  if isinstance(error, RunExistsError):
+    held = (f"checkpoints up to epoch {error.epoch}" if error.epoch is not None
+            else "the metrics of a run without checkpoints")
+    return (f"{error.workdir} already holds a run ({held}); continue it with --resume, "
+            f"or choose another --workdir")
+  return str(error)
 
 
 if __name__ == "__main__":

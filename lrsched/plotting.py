@@ -6,9 +6,11 @@ import pathlib
 from collections.abc import Mapping, Sequence
 
 import jax.numpy as jnp
+import matplotlib
 import numpy as np
 import optax
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from lrsched.schedules import from_spec
 
@@ -21,21 +23,24 @@ GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
      {"boundaries 500, 750": {"name": "step_decay", "init_value": 0.1,
                               "boundaries": [500, 750]}}, {}),
     ("cyclic (CyclicLR)",
-     {mode: {"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 100,
+     {mode: {"name": "cyclic", "init_value": 0.01, "peak_value": 0.1, "step_size_up": 100,
              "step_size_down": 150, "mode": mode, "gamma": 0.998}
       for mode in ("triangular", "triangular2", "exp_range")},
      {"momentum (triangular)": {"name": "cyclic_momentum", "base_momentum": 0.8,
                                 "max_momentum": 0.9, "step_size_up": 100,
                                 "step_size_down": 150}}),
     ("one_cycle (OneCycleLR)",
-     {"two-phase cos": {"name": "one_cycle", "total_steps": 1000, "max_value": 0.1},
-      "three-phase linear": {"name": "one_cycle", "total_steps": 1000, "max_value": 0.1,
+     {"two-phase cos": {"name": "one_cycle", "total_steps": 1000, "peak_value": 0.1},
+      "three-phase linear": {"name": "one_cycle", "total_steps": 1000, "peak_value": 0.1,
                              "anneal": "linear", "three_phase": True}},
      {"momentum (two-phase)": {"name": "one_cycle_momentum", "total_steps": 1000}}),
-    ("sgdr (CosineAnnealingWarmRestarts)",
-     {"period 200": {"name": "sgdr", "max_value": 0.1, "first_period": 200},
-      "period 50, x2": {"name": "sgdr", "max_value": 0.1, "first_period": 50,
-                        "period_mult": 2, "min_value": 0.005}}, {}),
+    ("sgdr (CosineAnnealingWarmRestarts, timm CosineLRScheduler)",
+     {"period 200": {"name": "sgdr", "peak_value": 0.1, "first_period": 200},
+      "period 50, x2": {"name": "sgdr", "peak_value": 0.1, "first_period": 50,
+                        "period_mult": 2, "end_value": 0.005},
+      "period 100, x1.5, decay 0.6, k 2": {"name": "sgdr", "peak_value": 0.1,
+                                           "first_period": 100, "period_mult": 1.5,
+                                           "cycle_decay": 0.6, "k_decay": 2.0}}, {}),
     ("rex",
      {f"beta {beta}": {"name": "rex", "init_value": 0.1, "total_steps": 1000, "beta": beta}
       for beta in (0.0, 0.5, 0.9)}, {}),
@@ -43,35 +48,68 @@ GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
      {profile: {"name": "budgeted", "profile": profile, "init_value": 0.1,
                 "total_steps": 1000, "end_value": 1e-3, "sample_every": 100}
       for profile in ("linear", "cosine", "exponential", "rex", "step")}, {}),
-    ("wsd",
-     {decay: {"name": "wsd", "peak_value": 0.1, "total_steps": 1000, "warmup_steps": 100,
-              "decay_steps": 200, "decay": decay}
-      for decay in ("linear", "cosine", "sqrt")}, {}),
+    ("wsd (HF get_wsd_schedule), inverse_sqrt",
+     {**{shape: {"name": "wsd", "peak_value": 0.1, "total_steps": 1000, "warmup_steps": 100,
+                 "cooldown_steps": 200, "warmup_shape": shape, "cooldown_shape": shape,
+                 "end_value": 0.01}
+         for shape in ("linear", "cosine", "1-sqrt")},
+      "inverse_sqrt": {"name": "inverse_sqrt", "peak_value": 0.1, "warmup_steps": 100}}, {}),
+    ("warmup, join, stretch",
+     {"warmup 100 + sgdr": {"name": "warmup", "warmup_steps": 100, "init_value": 0.01,
+                            "schedule": {"name": "sgdr", "peak_value": 0.1,
+                                         "first_period": 300}},
+      "join: constant, linear, rex": {
+          "name": "join", "boundaries": [200, 400],
+          "schedules": [0.05, {"name": "linear", "init_value": 0.05, "end_value": 0.1,
+                               "transition_steps": 200},
+                        {"name": "rex", "init_value": 0.1, "total_steps": 600}]},
+      "cosine 600 stretched to 1000 at 300": {
+          "name": "stretch", "from_step": 300, "old_total": 600, "new_total": 1000,
+          "schedule": {"name": "cosine_decay", "init_value": 0.1, "decay_steps": 600}}}, {}),
     ("weight decay 1e-3 as an exponential rate (Li & Arora)",
      {"texp of step decay 0.1 @500,750": {
          "name": "texp", "weight_decay": 1e-3, "momentum": 0.9, "num_steps": 1000,
          "schedule": {"name": "step_decay", "init_value": 0.1, "boundaries": [500, 750]}},
       "exp_lr 0.1": {"name": "exp_lr", "init_value": 0.1, "weight_decay": 1e-3,
                      "momentum": 0.9}}, {}),
-    ("optax: cosine_decay, warmup_cosine_decay",
-     {"cosine_decay": {"name": "cosine_decay", "init_value": 0.1, "decay_steps": 1000},
-      "warmup_cosine_decay": {"name": "warmup_cosine_decay", "init_value": 0.0,
-                              "peak_value": 0.1, "warmup_steps": 100,
-                              "decay_steps": 1000}}, {}),
+    ("optax, by optax's names",
+     {"warmup_cosine_decay_schedule": {"name": "warmup_cosine_decay_schedule",
+                                       "init_value": 0.0, "peak_value": 0.1,
+                                       "warmup_steps": 100, "decay_steps": 1000},
+      "polynomial_schedule (power 2)": {"name": "polynomial_schedule", "init_value": 0.1,
+                                        "end_value": 0.0, "power": 2.0,
+                                        "transition_steps": 1000},
+      "linear_onecycle_schedule": {"name": "linear_onecycle_schedule",
+                                   "transition_steps": 1000, "peak_value": 0.1},
+      "exponential_decay (staircase)": {"name": "exponential_decay", "init_value": 0.1,
+                                        "transition_steps": 250, "decay_rate": 0.5,
+                                        "staircase": True},
+      "constant_schedule": {"name": "constant_schedule", "value": 0.02}}, {}),
 ]
+MAX_PLOT_POINTS = 100_001
+"""Most counts a plot evaluates: longer spans are drawn at evenly spaced counts."""
 
 
-def _values(schedule: ScheduleLike, num_steps: int, steps_per_epoch: int | None) -> np.ndarray:
+def _counts(num_steps: int) -> np.ndarray:
+  """The counts drawn: all of ``0 .. num_steps - 1``, or ``MAX_PLOT_POINTS`` spread over them."""
+  if num_steps <= MAX_PLOT_POINTS:
+    return np.arange(num_steps)
+  return np.unique(np.linspace(0, num_steps - 1, MAX_PLOT_POINTS).round().astype(np.int64))
+
+
+def _values(schedule: ScheduleLike, counts: np.ndarray,
+            steps_per_epoch: int | None) -> np.ndarray:
   if isinstance(schedule, Mapping):
     schedule = from_spec(schedule, steps_per_epoch)
-  return np.asarray(schedule(jnp.arange(num_steps, dtype=jnp.int32)), np.float64)
+  values = np.asarray(schedule(jnp.asarray(counts, dtype=jnp.int32)), np.float64)
+  return np.broadcast_to(values, counts.shape)  # optax.constant_schedule gives a scalar
 
 
 def _draw(ax, curves: Mapping[str, ScheduleLike], num_steps: int,
           steps_per_epoch: int | None, **style) -> None:
-  steps = np.arange(num_steps)
+  steps = _counts(num_steps)
   for label, schedule in curves.items():
-    ax.plot(steps, _values(schedule, num_steps, steps_per_epoch), label=label, **style)
+    ax.plot(steps, _values(schedule, steps, steps_per_epoch), label=label, **style)
 
 
 def plot_schedules(
@@ -89,7 +127,8 @@ def plot_schedules(
   Args:
     schedules: ``{label: schedule}``; a schedule may be an ``optax.Schedule`` or
       a spec dict for :func:`lrsched.from_spec`.
-    num_steps: steps to draw, >= 1.
+    num_steps: steps to draw, in [1, 2**31 - 1]; beyond ``MAX_PLOT_POINTS``
+      steps the curves are drawn through that many evenly spaced counts.
     path: where to write the PNG (parent folders are created); ``None`` to only
       return the figure (e.g. to show it in a notebook).
     momentum: ``{label: schedule}`` drawn in a second panel.
@@ -102,8 +141,9 @@ def plot_schedules(
   """
   if not schedules:
     raise ValueError("schedules must name at least one schedule, got an empty mapping")
-  if num_steps < 1:
-    raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+  if isinstance(num_steps, bool) or not isinstance(num_steps, int) or not (
+      1 <= num_steps <= 2**31 - 1):
+    raise ValueError(f"num_steps must be an integer in [1, 2147483647], got {num_steps!r}")
   rows = 2 if momentum else 1
   fig = Figure(figsize=(8, 3.2 * rows), layout="constrained")
   axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
@@ -180,24 +220,46 @@ def plot_training_curves(history: Sequence[Mapping[str, float]],
             ("accuracy", lambda k: "_accuracy" in k),
             ("learning rate", lambda k: k == "learning_rate"),
             ("weight norm", lambda k: k == "weight_norm")]
-  fig = Figure(figsize=(12, 7), layout="constrained")
+  several = len(runs) > 1
+  colors = matplotlib.colormaps["tab10" if len(runs) <= 10 else "tab20"].colors
+  fig = Figure(figsize=(14 if several else 13, 7), layout="constrained")
   axes = fig.subplots(2, 2).ravel()
   for ax, (ylabel, wanted) in zip(axes, panels, strict=True):
-    for run_label, records in runs.items():
-      keys = sorted({k for r in records for k in r if wanted(k)})
-      for key in keys:
+    keys = sorted({k for records in runs.values() for r in records for k in r if wanted(k)})
+    for run_index, records in enumerate(runs.values()):
+      for key_index, key in enumerate(keys):
         points = [(r["epoch"], r[key]) for r in records if key in r]
-        label = f"{run_label} {key}".strip()
-        ax.plot(*zip(*points, strict=True), marker=".", label=label)
+        if not points:
+          continue
+        linestyle, marker = _LINE_STYLES[key_index % len(_LINE_STYLES)]
+        # Several runs: colour = run, line style = metric. One run: colour = metric.
+        color = colors[(run_index if several else key_index) % len(colors)]
+        ax.plot(*zip(*points, strict=True), color=color, linestyle=linestyle, marker=marker,
+                markersize=4, label=key)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("epoch")
     if ylabel == "learning rate":
       ax.set_yscale("log")
-    if ax.lines:
-      ax.legend(fontsize="x-small")
+    if ax.lines:  # the metrics of this panel, outside the axes
+      handles = [Line2D([], [], color="0.3" if several else colors[i % len(colors)],
+                        linestyle=_LINE_STYLES[i % len(_LINE_STYLES)][0],
+                        marker=_LINE_STYLES[i % len(_LINE_STYLES)][1], markersize=4,
+                        label=key)
+                 for i, key in enumerate(keys)]
+      ax.legend(handles=handles, fontsize="x-small", loc="upper left", handlelength=3,
+                bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+  if several:  # the runs' colours, above the panels
+    fig.legend(handles=[Line2D([], [], color=colors[i % len(colors)], linewidth=3, label=label)
+                        for i, label in enumerate(runs)],
+               loc="outside upper center", ncols=min(len(runs), 6), fontsize="small")
   if path is not None:
     save_figure(fig, path)
   return fig
+
+
+# Line styles of the metrics in one panel (cycled beyond ten).
+_LINE_STYLES = [("-", None), ("--", None), (":", None), ("-.", None), ("-", "o"),
+                ("--", "s"), (":", "^"), ("-.", "v"), ("-", "x"), ("--", "d")]
 
 
 def plot_mean_curve(ax, histories: Sequence[Sequence[Mapping[str, float]]], key: str, *,

@@ -72,3 +72,23 @@ def test_notebook_runs(path: pathlib.Path, tmp_path, monkeypatch):
   assert not errors
   # Whatever a notebook writes goes to a temporary directory, not to its working directory.
   assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_repository_url_is_defined_once_and_used_everywhere():
+  """The Colab badges and install cells use pyproject's [project.urls] Repository."""
+  import re
+  import tomllib
+
+  root = COLAB.parent
+  url = tomllib.loads((root / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+  owner_name = url.removeprefix("https://github.com/")
+  for path in NOTEBOOKS:
+    assert f'REPOSITORY = \\"{url}\\"' in path.read_text(), path.name
+  for readme in (root / "README.md", COLAB / "README.md"):
+    text = readme.read_text()
+    badges = re.findall(r"https://colab\.research\.google\.com/github/([^)\s]+)", text)
+    assert len(badges) == len(NAMES), readme
+    for badge, name in zip(badges, NAMES, strict=True):
+      assert badge == f"{owner_name}/blob/main/colab/{name}.ipynb", readme
+    assert "github.com/" not in re.sub(r"https://colab\.research\.google\.com/github/\S+", "",
+                                       text).replace(url, ""), readme

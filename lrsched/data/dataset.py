@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import zipfile
+import zlib
 
 import numpy as np
 
@@ -47,17 +49,27 @@ class ArrayDataset:
                        f"got {labels.shape}")
     if len(images) == 0:
       raise ValueError(f"{self.name}: the dataset is empty")
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+      raise ValueError(f"{self.name}: images must be uint8 (0..255) or floating, got dtype "
+                       f"{images.dtype}")
+    if np.issubdtype(images.dtype, np.floating):
+      bad = nonfinite_count(images)
+      if bad:
+        raise ValueError(f"{self.name}: images hold {bad} NaN or infinite value(s) (of "
+                         f"{images.size}); clean the data")
+    labels = _integer_labels(labels, self.name)
     if labels.min() < 0 or labels.max() >= self.num_classes:
       raise ValueError(f"{self.name}: labels must lie in [0, {self.num_classes}), got "
                        f"[{labels.min()}, {labels.max()}]")
     object.__setattr__(self, "images", images)
-    object.__setattr__(self, "labels", labels.astype(np.int32))
+    object.__setattr__(self, "labels", labels)
     if self.kinds is not None:
-      kinds = np.asarray(self.kinds).astype(np.int32)
-      if kinds.shape != labels.shape or kinds.min() < 0 or kinds.max() >= len(KIND_NAMES):
-        raise ValueError(f"{self.name}: kinds must be ({len(images)},) indices into "
+      kinds = np.asarray(self.kinds)
+      if (kinds.shape != labels.shape or not np.issubdtype(kinds.dtype, np.integer)
+          or kinds.min() < 0 or kinds.max() >= len(KIND_NAMES)):
+        raise ValueError(f"{self.name}: kinds must be ({len(images)},) integer indices into "
                          f"{KIND_NAMES}")
-      object.__setattr__(self, "kinds", kinds)
+      object.__setattr__(self, "kinds", kinds.astype(np.int32))
 
   def __len__(self) -> int:
     return len(self.labels)
@@ -136,6 +148,26 @@ class ArrayDataset:
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def nonfinite_count(images: np.ndarray) -> int:
+  """How many values of a float array are NaN or infinite."""
+  return int(np.size(images) - np.count_nonzero(np.isfinite(images)))
+
+
+def _integer_labels(labels: np.ndarray, name: str) -> np.ndarray:
+  """``labels`` as int32; floats must be whole numbers; anything else is an error."""
+  if np.issubdtype(labels.dtype, np.integer) and labels.dtype != np.bool_:
+    return labels.astype(np.int32)
+  if np.issubdtype(labels.dtype, np.floating):
+    fractional = ~np.isfinite(labels) | (labels != np.round(labels))
+    if fractional.any():
+      raise ValueError(f"{name}: labels must be integer class indices, got non-integer "
+                       f"values such as {labels[fractional][0]!r} (float labels would be "
+                       f"truncated)")
+    return labels.astype(np.int32)
+  raise ValueError(f"{name}: labels must be integer class indices, got dtype {labels.dtype}"
+                   + (f" (e.g. {labels.flat[0]!r})" if labels.size else ""))
+
+
 def to_unit_scale(images):
   """``uint8`` images divided by 255; float images unchanged (works on numpy and jax)."""
   if images.dtype == np.uint8:
@@ -153,15 +185,30 @@ def load_npz(path: str | pathlib.Path, split: str) -> ArrayDataset:
   path = pathlib.Path(path)
   if not path.is_file():
     raise FileNotFoundError(f"dataset file {str(path)!r} does not exist")
-  with np.load(path) as arrays:
-    if f"x_{split}" not in arrays or f"y_{split}" not in arrays:
-      splits = sorted(k[2:] for k in arrays.files if k.startswith("x_"))
-      raise ValueError(f"{path.name} has no split {split!r} (x_{split}/y_{split}); "
-                       f"it has {splits}")
-    if "num_classes" in arrays:
-      num_classes = int(arrays["num_classes"])
-    else:
-      num_classes = 1 + max(int(arrays[k].max()) for k in arrays.files if k.startswith("y_"))
-    kinds = arrays[f"kinds_{split}"] if f"kinds_{split}" in arrays else None
-    return ArrayDataset(arrays[f"x_{split}"], arrays[f"y_{split}"], num_classes, kinds,
-                        name=f"{path.name}:{split}")
+  try:
+    with np.load(path) as arrays:
+      files = list(arrays.files)
+      if f"x_{split}" not in files or f"y_{split}" not in files:
+        splits = sorted(k[2:] for k in files if k.startswith("x_"))
+        raise ValueError(f"{path} has no split {split!r} (arrays x_{split}, y_{split}); it "
+                         f"has splits {splits} and arrays {files}")
+      loaded = {k: arrays[k] for k in files
+                if k in (f"x_{split}", f"y_{split}", f"kinds_{split}", "num_classes")
+                or k.startswith("y_")}
+  except (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError) as error:
+    if isinstance(error, ValueError) and str(error).startswith(str(path)):
+      raise
+    raise ValueError(f"{path} is not a readable .npz file ({type(error).__name__}: "
+                     f"{error}); write it with numpy.savez(path, x_train=..., y_train=..., "
+                     f"x_test=..., y_test=...)") from None
+  name = f"{path} (x_{split}, y_{split})"
+  if "num_classes" in loaded:
+    num_classes = int(loaded["num_classes"])
+  else:
+    label_arrays = [_integer_labels(v, f"{path} ({k})") for k, v in loaded.items()
+                    if k.startswith("y_") and v.size]
+    if not label_arrays:
+      raise ValueError(f"{name}: the dataset is empty")
+    num_classes = 1 + max(int(v.max()) for v in label_arrays)
+  return ArrayDataset(loaded[f"x_{split}"], loaded[f"y_{split}"], num_classes,
+                      loaded.get(f"kinds_{split}"), name=name)

@@ -8,8 +8,11 @@ an :class:`~lrsched.data.ArrayDataset`.
 
 Getting the data: a dataset must be prepared in ``data_dir`` (default
 ``~/tensorflow_datasets`` or ``$TFDS_DATA_DIR``) in the ``array_record`` format.
-``download=True`` downloads and prepares it (needs internet: e.g. in Colab).
-Without it, a missing dataset is a :class:`FileNotFoundError` that says how to get it.
+``download=True`` downloads and prepares it (needs internet: e.g. in Colab). Preparing
+encodes the images with TensorFlow, and tfds's download code needs
+``importlib_resources``: both come with ``pip install "lrsched[download]"`` (Colab has
+them). Without ``download``, a missing dataset is a :class:`FileNotFoundError` that says
+how to get it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ KNOWN = ("cifar10", "cifar100", "mnist", "fashion_mnist")
 def _how_to_get(name: str, data_dir: str | None) -> str:
   where = data_dir or "~/tensorflow_datasets (or $TFDS_DATA_DIR)"
   return (f"prepare it with data={{'name': '{name}', 'download': True}} (downloads it; "
-          f"needs internet, e.g. in Colab) or on the command line with "
+          f"needs internet, e.g. in Colab, and pip install \"lrsched[download]\") or on the "
+          f"command line with "
           f"`tfds build {name} --file_format=array_record --data_dir {where}`; "
           f"a .npz file with x_train/y_train/x_test/y_test works without tfds")
 
@@ -55,10 +59,16 @@ def load_tfds(name: str, split: str, *, data_dir: str | None = None,
                      f"tensorflow-datasets name ({error})") from error
   try:
     source = tfds.data_source(name, split=split, data_dir=data_dir, download=download)
-  except (FileNotFoundError, NotImplementedError, AssertionError, OSError) as error:
+  except ModuleNotFoundError as error:
+    raise FileNotFoundError(
+        f"dataset {name!r} is not prepared, and downloading it with tfds needs the module "
+        f"{error.name!r}: pip install \"lrsched[download]\" (TensorFlow and "
+        f"importlib_resources; Colab has them), or {_how_to_get(name, data_dir)}") from error
+  except (FileNotFoundError, NotImplementedError, AssertionError, OSError, KeyError) as error:
+    # KeyError: tfds finds a dataset_info.json without splits (e.g. an interrupted download).
     raise FileNotFoundError(f"dataset {name!r} (split {split!r}) is not prepared in "
                             f"array_record format: {_how_to_get(name, data_dir)}. "
-                            f"tfds said: {error}") from error
+                            f"tfds said: {error!r}") from error
   if len(source) == 0:
     raise ValueError(f"dataset {name!r} split {split!r} is empty")
   records = [source[i] for i in range(len(source))]

@@ -4,11 +4,20 @@ Orbax writes each checkpoint to a temporary directory and renames it when comple
 so an interrupted save never leaves a half-written checkpoint that a resume would
 pick up. Typed PRNG keys (dropout streams) are stored as their raw ``key_data``
 and re-wrapped on restore.
+
+A checkpoint can still be damaged afterwards (a disk error, a foreign edit, a stray
+directory): :meth:`Checkpoints.restore_newest` verifies by restoring (orbax's OCDBT
+format checks what it reads) and falls back to the newest intact checkpoint with a
+warning naming what it skipped. Damaged checkpoints are never deleted; a resumed run
+moves them aside to ``checkpoints.damaged/`` so that their epochs can be saved again.
 """
 
 from __future__ import annotations
 
 import pathlib
+import shutil
+import time
+import warnings
 from typing import Any
 
 import jax
@@ -44,7 +53,9 @@ class Checkpoints:
     if keep is not None and keep < 1:
       raise ValueError(f"keep must be >= 1 or None, got {keep}")
     self.directory = pathlib.Path(directory).absolute()
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+    # create=False: the directory appears with the first save, so a run refused at
+    # start-up leaves no empty checkpoints/ behind.
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=False)
     self._manager = ocp.CheckpointManager(self.directory, options=options)
 
   def latest_epoch(self) -> int | None:
@@ -71,7 +82,52 @@ class Checkpoints:
     saved = self._manager.restore(epoch, args=ocp.args.StandardRestore(abstract))
     return _from_savable(saved, template)
 
+  def restore_newest(self, template: Any, *, move_damaged: bool = False
+                     ) -> tuple[int | None, Any]:
+    """Restores the newest checkpoint that reads back intact.
+
+    Args:
+      template: the structure and shardings to restore into (see :meth:`restore`).
+      move_damaged: move the newer checkpoints that failed to restore to
+        ``<directory>.damaged/<epoch>-<time>`` (never deleted), so a resumed run can save
+        those epochs again. Only a process that owns the run (holds its lock) should.
+
+    Returns:
+      ``(epoch, state)``, or ``(None, template)`` when there is no checkpoint.
+
+    Raises:
+      ValueError: no checkpoint restores (each failure is named; nothing is moved).
+    """
+    skipped = []
+    for epoch in reversed(self.all_epochs()):
+      try:
+        state = self.restore(epoch, template)
+      except Exception as error:  # orbax raises many types for damaged files
+        lines = str(error).strip().splitlines()
+        skipped.append((epoch, f"{type(error).__name__}: {lines[0][:200] if lines else ''}"))
+        continue
+      if skipped:
+        where = ""
+        if move_damaged:
+          target = self.directory.with_name(self.directory.name + ".damaged")
+          target.mkdir(exist_ok=True)
+          for bad, _ in skipped:
+            shutil.move(self.directory / str(bad),
+                        target / f"{bad}-{time.strftime('%Y%m%d-%H%M%S')}")
+          self._manager.reload()  # orbax caches its steps: forget the moved ones
+          where = f" (kept in {target})"
+        warnings.warn(f"{self.directory}: skipped damaged checkpoint(s) "
+                      f"{'; '.join(f'epoch {e} ({why})' for e, why in skipped)}{where}; "
+                      f"restored epoch {epoch}", stacklevel=2)
+      return epoch, state
+    if skipped:
+      raise ValueError(f"{self.directory}: no checkpoint restores: "
+                       f"{'; '.join(f'epoch {e}: {why}' for e, why in skipped)}")
+    return None, template
+
   def close(self) -> None:
-    """Waits for pending saves and releases the manager."""
-    self._manager.wait_until_finished()
-    self._manager.close()
+    """Waits for pending saves and releases the manager (again: a no-op)."""
+    if self._manager is not None:
+      self._manager.wait_until_finished()
+      self._manager.close()
+      self._manager = None

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sys
 from collections.abc import Mapping, Sequence
 
 from lrsched.plotting import plot_training_curves
 from lrsched.train.config import Config
 from lrsched.train.loop import train
+from lrsched.train.sweep import finished_history
 
 # (column title, metric key) in table order; missing keys are left out.
 COLUMNS = (
     ("train loss", "train_loss"),
-    ("test acc", "test_accuracy"),
-    ("test simple", "test_accuracy_simple"),
-    ("test complex", "test_accuracy_complex"),
-    ("train simple", "train_eval_accuracy_simple"),
-    ("train complex", "train_eval_accuracy_complex"),
-    ("train noise (memorized)", "train_eval_accuracy_noise"),
+    ("test acc %", "test_accuracy"),
+    ("test simple %", "test_accuracy_simple"),
+    ("test complex %", "test_accuracy_complex"),
+    ("train simple %", "train_eval_accuracy_simple"),
+    ("train complex %", "train_eval_accuracy_complex"),
+    ("train noise memorized %", "train_eval_accuracy_noise"),
 )
 
 
@@ -29,7 +31,9 @@ def compare(configs: Mapping[str, Config], workdir: str | pathlib.Path, *,
   Args:
     configs: ``{run name: config}``.
     workdir: parent directory of the runs.
-    resume: resume runs that have checkpoints.
+    resume: resume runs that have checkpoints. Without it, a run that already finished
+      with the same config is read back from its ``metrics.jsonl`` (not retrained), so
+      rerunning a comparison prints its table again.
 
   Returns:
     One row per run: ``{"run": name, **final epoch record}``.
@@ -37,8 +41,13 @@ def compare(configs: Mapping[str, Config], workdir: str | pathlib.Path, *,
   if not configs:
     raise ValueError("configs must hold at least one config")
   workdir = pathlib.Path(workdir)
-  histories = {name: train(config, workdir / name, resume=resume).history
-               for name, config in configs.items()}
+  histories = {}
+  for name, config in configs.items():
+    finished = None if resume else finished_history(config, workdir / name)
+    if finished is not None:
+      print(f"{name}: finished earlier in {workdir / name}; read back, not retrained",
+            file=sys.stderr)
+    histories[name] = finished or train(config, workdir / name, resume=resume).history
   rows = [{"run": name, **history[-1]} for name, history in histories.items()]
   workdir.mkdir(parents=True, exist_ok=True)
   (workdir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")

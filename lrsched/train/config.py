@@ -13,11 +13,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib.util
+import inspect
+import math
 import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 WEIGHT_DECAY_MASKS = ("all", "kernels", "none")
+BUDGET_CHANGES = ("stretch", "error")
 
 
 @dataclasses.dataclass
@@ -83,7 +86,12 @@ class Config:
       (e.g. a classifier head for a different number of classes) keeps its fresh
       initialization -- or ``None`` (train from scratch). A resumed run restores its
       own checkpoint instead.
-    seed: seeds the model, data order and augmentation.
+    budget_change: what a resumed run does when ``epochs`` differs from its
+      ``config.json``: ``"stretch"`` (the learning-rate and momentum schedules are
+      stretched from the resume point with :func:`lrsched.stretch`, so the rate is
+      continuous there and reaches the old end at the new last epoch; logged as
+      ``budget_change`` in that epoch's record) or ``"error"`` (refuse).
+    seed: seeds the model, data order and augmentation (an integer >= 0).
     checkpoint_every: save an orbax checkpoint every N epochs (0: never) and at the end.
     keep_checkpoints: how many checkpoints to keep.
     progress: show a progress bar.
@@ -113,6 +121,7 @@ class Config:
   snapshots: bool = False
   param_dtype: str = "float32"
   init_from: dict[str, Any] | None = None
+  budget_change: str = "stretch"
   seed: int = 0
   checkpoint_every: int = 1
   keep_checkpoints: int = 2
@@ -122,7 +131,20 @@ class Config:
     self.validate()
 
   def validate(self) -> None:
-    """Raises ``ValueError`` naming the first invalid field."""
+    """Raises ``ValueError`` naming the first invalid field, its value and what is allowed."""
+    for name in ("eval_train", "nesterov", "full_batch", "augment", "snapshots", "progress"):
+      value = getattr(self, name)
+      if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    for name in ("eval_split", "optimizer"):
+      value = getattr(self, name)
+      if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+      raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+    if self.budget_change not in BUDGET_CHANGES:
+      raise ValueError(f"budget_change must be one of {BUDGET_CHANGES}, "
+                       f"got {self.budget_change!r}")
     for name in ("batch_size", "epochs"):
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -139,12 +161,21 @@ class Config:
     if self.weight_decay_mask not in WEIGHT_DECAY_MASKS:
       raise ValueError(f"weight_decay_mask must be one of {WEIGHT_DECAY_MASKS}, "
                        f"got {self.weight_decay_mask!r}")
-    if not self.weight_decay >= 0:
-      raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+    _check_number("weight_decay", self.weight_decay, 0.0, math.inf, "[0, inf)")
     for name in ("learning_rate", "momentum"):
       value = getattr(self, name)
-      if not isinstance(value, (int, float, Mapping)) or isinstance(value, bool):
-        raise ValueError(f"{name} must be a number or a schedule spec dict, got {value!r}")
+      if isinstance(value, Mapping):
+        if not isinstance(value.get("name"), str):
+          raise ValueError(f"{name}: a schedule spec needs a string 'name', got {value!r}")
+        continue
+      if name == "learning_rate":
+        _check_number(name, value, 0.0, math.inf, "[0, inf) or a schedule spec dict",
+                      open_low=False)
+      else:
+        _check_number(name, value, 0.0, 1.0, "[0, 1) or a schedule spec dict", open_high=True)
+    if not isinstance(self.optimizer_kwargs, Mapping):
+      raise ValueError(f"optimizer_kwargs must be a dict, got {self.optimizer_kwargs!r}")
+    self._check_optimizer()
     if self.param_dtype not in ("float32", "float64"):
       raise ValueError(f"param_dtype must be 'float32' or 'float64', got {self.param_dtype!r}")
     if self.momentum_init is not None:
@@ -183,8 +214,37 @@ class Config:
       raise ValueError(f"snapshots=True needs an 'sgdr' or 'cyclic' learning_rate spec, "
                        f"got {self.learning_rate!r}")
 
+  def _check_optimizer(self) -> None:
+    if self.optimizer == "sgd":
+      if self.optimizer_kwargs:
+        raise ValueError(f"optimizer_kwargs: optimizer 'sgd' takes none (its settings are the "
+                         f"config fields momentum, nesterov, weight_decay, "
+                         f"weight_decay_mask), got {sorted(self.optimizer_kwargs)}")
+      return
+    import optax  # lazily: configs load without it
+
+    factory = getattr(optax, self.optimizer, None)
+    if not callable(factory):
+      raise ValueError(f"optimizer must be 'sgd' or the name of an optax optimizer "
+                       f"('adamw', 'lamb', ...), got {self.optimizer!r}")
+    allowed = set(inspect.signature(factory).parameters) - {"learning_rate"}
+    unknown = sorted(set(self.optimizer_kwargs) - allowed)
+    if unknown:
+      raise ValueError(f"optimizer_kwargs: optax.{self.optimizer} has no argument(s) "
+                       f"{unknown}; it takes {sorted(allowed)}")
+
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)
+
+
+def _check_number(name: str, value: Any, low: float, high: float, allowed: str, *,
+                  open_low: bool = False, open_high: bool = False) -> None:
+  """Raises ``ValueError`` unless ``value`` is a real number in the allowed range."""
+  ok = (isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        and (value > low if open_low else value >= low)
+        and (value < high if open_high else value <= high))
+  if not ok:
+    raise ValueError(f"{name} must be a number in {allowed}, got {value!r}")
 
 
 def _parse_value(text: str) -> Any:

@@ -7,8 +7,14 @@ with the same parameters as an uninterrupted run: the data order is a function o
 ``(seed, epoch)``, the augmentation key of the step, and dropout keys live in the
 checkpointed state.
 
-A non-finite training loss or gradient norm stops the run with :class:`NonFiniteLossError` naming
-the step; no checkpoint is written after it, so the last good one stays.
+A run directory has one writer at a time (a lock file, see :mod:`lrsched.train.rundir`);
+a resumed run takes its config from ``config.json`` and refuses changes other than
+:data:`SAFE_ON_RESUME`. A longer or shorter ``epochs`` on resume stretches the learning-rate
+and momentum schedules from the resume point (``Config.budget_change``).
+
+A non-finite training loss or gradient norm, and after every epoch a non-finite
+evaluation loss or weight, stops the run with :class:`NonFiniteLossError` naming the
+step; no checkpoint is written after it, so the last good one stays.
 """
 
 from __future__ import annotations
@@ -25,18 +31,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from tqdm.auto import tqdm
 
 from lrsched import data as datalib
 from lrsched.autodecay import autodecay, decisions, last_record
 from lrsched.models import build_model
 from lrsched.plotting import plot_training_curves
+from lrsched.progress import EpochProgress, write
 from lrsched.schedules import exp_lr_momentum_init, with_momentum_buffer
 from lrsched.train import steps as stepslib
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
+from lrsched.train.rundir import RunLock, check_workdir, read_json, read_jsonl
 from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
 from lrsched.train.transfer import copy_matching_weights
@@ -61,6 +68,26 @@ class NonFiniteLossError(FloatingPointError):
             else f"the last good checkpoint is epoch {checkpoint_epoch}")
     super().__init__(f"{what} at step {step} (epoch {epoch}); stopped, {kept}. "
                      f"Lower the learning rate or check the data.")
+
+
+class RunExistsError(ValueError):
+  """The workdir already holds a run and ``resume`` was not asked for.
+
+  Attributes:
+    workdir: the run directory.
+    epoch: the newest checkpoint's epoch (None: a run without checkpoints).
+  """
+
+  def __init__(self, workdir: pathlib.Path, epoch: int | None):
+    self.workdir, self.epoch = workdir, epoch
+    held = (f"checkpoints up to epoch {epoch}" if epoch is not None
+            else "the metrics of a run without checkpoints")
+    super().__init__(f"{workdir} already holds a run ({held}); resume it with "
+                     f"train(..., resume=True) or choose a new workdir")
+
+
+SAFE_ON_RESUME = ("epochs", "budget_change", "progress", "checkpoint_every", "keep_checkpoints")
+"""Config fields a resumed run may change; any other difference is refused."""
 
 
 @dataclasses.dataclass
@@ -91,7 +118,16 @@ def load_data(config: Config) -> tuple[datalib.ArrayDataset, datalib.ArrayDatase
   train = datalib.load_dataset(name, "train", **kwargs)
   if config.train_subset:
     train = train.subset(config.train_subset)
-  return train, datalib.load_dataset(name, config.eval_split, **kwargs)
+  evaluation = datalib.load_dataset(name, config.eval_split, **kwargs)
+  if evaluation.images.shape[-1] != train.images.shape[-1]:
+    raise ValueError(f"the training images ({train.name}) have {train.images.shape[-1]} "
+                     f"channel(s) but the {config.eval_split!r} images ({evaluation.name}) "
+                     f"have {evaluation.images.shape[-1]}")
+  if evaluation.num_classes != train.num_classes:
+    raise ValueError(f"the training set ({train.name}) has {train.num_classes} classes but "
+                     f"the {config.eval_split!r} set ({evaluation.name}) has "
+                     f"{evaluation.num_classes}")
+  return train, evaluation
 
 
 def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
@@ -121,8 +157,11 @@ def read_run_config(run_dir: str | pathlib.Path) -> Config:
   config_path = pathlib.Path(run_dir) / "config.json"
   if not config_path.is_file():
     raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
+  values = read_json(config_path)
+  if not isinstance(values, dict):
+    raise ValueError(f"{config_path} is damaged: it holds {type(values).__name__}, not a config")
   try:  # fields added to Config since the run was saved take their defaults
-    return Config(**json.loads(config_path.read_text()))
+    return Config(**values)
   except TypeError as error:
     raise ValueError(f"{config_path} is not a config of this lrsched version: {error}") from None
 
@@ -149,18 +188,20 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
   checkpoints = Checkpoints(run_dir / "checkpoints")
   try:
     saved = checkpoints.all_epochs()
-    epoch = checkpoints.latest_epoch() if epoch is None else epoch
     if not saved:
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint (the run saves none "
                        f"with checkpoint_every=0)")
-    if epoch not in saved:
+    if epoch is not None and epoch not in saved:
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint of epoch {epoch}; "
                        f"it holds epochs {saved}")
     _, eval_def, params, rest = stepslib.split_model(model)
     tx = make_optimizer(config, steps_per_epoch(config, train_data))
     template = stepslib.replicate(stepslib.data_mesh(), stepslib.TrainState(
         step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
-    state = checkpoints.restore(epoch, template)
+    if epoch is None:  # the newest intact one (damaged ones are skipped with a warning)
+      epoch, state = checkpoints.restore_newest(template)
+    else:
+      state = checkpoints.restore(epoch, template)
   finally:
     checkpoints.close()
   return config, nnx.merge(eval_def, state.params, state.model_state), epoch
@@ -172,17 +213,26 @@ def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
 
 
 def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
-  """The records of ``metrics.jsonl`` up to ``last_epoch`` (none if the file is absent)."""
-  if not path.exists():
-    return []
-  records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+  """The records of ``metrics.jsonl`` up to ``last_epoch`` (none if the file is absent).
+
+  A torn last line is dropped with a warning; other damage is a ``ValueError`` naming the
+  file and line.
+  """
+  records = read_jsonl(path)
+  for number, record in enumerate(records, 1):
+    if not isinstance(record.get("epoch"), int):
+      raise ValueError(f"{path}: record {number} has no integer 'epoch'")
   return [r for r in records if r["epoch"] <= last_epoch]
 
 
-def _write_history(path: pathlib.Path, history: list[dict]) -> None:
-  tmp = path.with_suffix(".tmp")
-  tmp.write_text("".join(json.dumps(r) + "\n" for r in history))
+def _write_atomic(path: pathlib.Path, text: str) -> None:
+  tmp = path.with_name(path.name + ".tmp")
+  tmp.write_text(text)
   tmp.replace(path)
+
+
+def _write_history(path: pathlib.Path, history: list[dict]) -> None:
+  _write_atomic(path, "".join(json.dumps(r) + "\n" for r in history))
 
 
 def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) -> RunResult:
@@ -190,59 +240,154 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
 
   Args:
     config: the run's :class:`~lrsched.train.Config`.
-    workdir: the run directory (created).
-    resume: continue from the newest checkpoint in ``workdir`` (a no-op when there is
-      none). Without it, a ``workdir`` that already holds checkpoints is an error,
-      so finished work is never overwritten.
+    workdir: the run directory (created). One process at a time: a second one is
+      refused while the first runs (:class:`~lrsched.train.rundir.WorkdirLockedError`).
+    resume: continue from the newest intact checkpoint in ``workdir`` (a no-op when
+      there is none). The run's ``config.json`` must agree with ``config`` except in
+      :data:`SAFE_ON_RESUME`; a different ``epochs`` stretches the schedules
+      (``Config.budget_change``). Without ``resume``, a ``workdir`` that already holds
+      a run is an error (:class:`RunExistsError`), so finished work is never overwritten.
 
   Returns:
     A :class:`RunResult`.
 
   Raises:
-    NonFiniteLossError: a training loss was NaN or infinite.
-    ValueError: an invalid config or a batch size that does not fit the data.
+    NonFiniteLossError: a training loss, gradient, evaluation loss or weight was NaN or
+      infinite.
+    ValueError: an invalid config, data or workdir, or a batch size that does not fit.
   """
   config.validate()
   workdir = pathlib.Path(workdir)
+  created = not workdir.exists()
+  workdir = check_workdir(workdir)
+  lock = RunLock(workdir) if jax.process_index() == 0 else None
+  try:
+    if lock is not None:
+      lock.acquire()
+    return _train(config, workdir, resume)
+  finally:
+    if lock is not None:
+      lock.release()
+    if created and workdir.is_dir() and not any(workdir.iterdir()):
+      workdir.rmdir()  # refused before any work: leave nothing behind
+
+
+def _differences(saved: Config, given: Config) -> list[str]:
+  """The fields (outside :data:`SAFE_ON_RESUME`) where ``given`` differs from ``saved``."""
+  a, b = (json.loads(json.dumps(c.to_dict())) for c in (saved, given))
+  for key in ("learning_rate", "momentum"):  # a stretched run: compare the original
+    while isinstance(a[key], dict) and a[key].get("name") == "stretch" and b[key] != a[key]:
+      a[key] = a[key]["schedule"]
+  return [f"{k}: {a[k]!r} (saved) != {b[k]!r} (given)" for k in a
+          if k not in SAFE_ON_RESUME and a[k] != b.get(k)]
+
+
+def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
+               ) -> tuple[Config, dict | None]:
+  """``config`` with ``saved``'s schedules, stretched if ``epochs`` changed after ``done``."""
+  config = dataclasses.replace(config, learning_rate=saved.learning_rate,
+                               momentum=saved.momentum)
+  if config.epochs == saved.epochs:
+    return config, None
+  if config.epochs < done:
+    raise ValueError(f"epochs={config.epochs} is below the {done} epochs this run has "
+                     f"already trained")
+  if config.budget_change == "error":
+    raise ValueError(f"epochs changed from {saved.epochs} to {config.epochs} on resume and "
+                     f"budget_change='error'; pass budget_change='stretch' to stretch the "
+                     f"schedules from epoch {done}")
+  if config.snapshots:
+    raise ValueError("a snapshots=True run cannot change epochs on resume (its snapshot "
+                     "epochs follow the schedule's cycles)")
+  change = {"mode": "stretch", "from_epoch": done, "old_epochs": saved.epochs,
+            "new_epochs": config.epochs, "stretched": []}
+  if config.epochs == done:
+    return config, change
+  values = {}
+  for key in ("learning_rate", "momentum"):
+    spec = getattr(config, key)
+    if isinstance(spec, dict):
+      values[key] = {"name": "stretch", "schedule": spec, "from_step": done * epoch_steps,
+                     "old_total": saved.epochs * epoch_steps,
+                     "new_total": config.epochs * epoch_steps}
+      change["stretched"].append(key)
+  return dataclasses.replace(config, **values), change
+
+
+def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
   lead = jax.process_index() == 0
-  workdir.mkdir(parents=True, exist_ok=True)
-  train_ds, eval_ds = load_data(config)
-  if config.batch_size > len(train_ds):
-    raise ValueError(f"batch_size {config.batch_size} exceeds the {len(train_ds)} "
-                     f"training samples")
-  if config.batch_size % jax.device_count():
-    raise ValueError(f"batch_size must be a multiple of the device count "
-                     f"{jax.device_count()}, got {config.batch_size}")
-  epoch_steps = steps_per_epoch(config, train_ds)
-  mean, std = train_ds.channel_stats()
-  model = build_run_model(config, train_ds)
+  metrics_path, config_path = workdir / "metrics.jsonl", workdir / "config.json"
   checkpoints = Checkpoints(workdir / "checkpoints", keep=max(config.keep_checkpoints, 1))
-  start_epoch, last_saved = 1, checkpoints.latest_epoch()
-  if last_saved is not None and not resume:
+  try:
+    saved_epochs = checkpoints.all_epochs()
+    if not resume and (saved_epochs or read_history(metrics_path, 10**9)):
+      raise RunExistsError(workdir, saved_epochs[-1] if saved_epochs else None)
+    saved = read_run_config(workdir) if resume and config_path.exists() else None
+    if saved is not None:
+      diff = _differences(saved, config)
+      if diff:
+        raise ValueError(f"resuming {workdir} with a config that differs from its "
+                         f"config.json in fields only {', '.join(SAFE_ON_RESUME)} may "
+                         f"change: " + "; ".join(diff))
+    train_ds, eval_ds = load_data(config)
+    if config.batch_size > len(train_ds):
+      raise ValueError(f"batch_size {config.batch_size} exceeds the {len(train_ds)} "
+                       f"training samples")
+    if config.batch_size % jax.device_count():
+      raise ValueError(f"batch_size must be a multiple of the device count "
+                       f"{jax.device_count()}, got {config.batch_size}")
+    epoch_steps = steps_per_epoch(config, train_ds)
+    mean, std = train_ds.channel_stats()
+    model = build_run_model(config, train_ds)
+    train_def, eval_def, params, rest = stepslib.split_model(model)
+    mesh = stepslib.data_mesh()
+    template_config = config if saved is None else dataclasses.replace(
+        config, learning_rate=saved.learning_rate, momentum=saved.momentum)
+    opt_state = make_optimizer(template_config, epoch_steps).init(params)
+    state = stepslib.replicate(mesh, stepslib.TrainState(
+        step=np.int32(0), params=params, model_state=rest, opt_state=opt_state))
+    last_saved, state = (checkpoints.restore_newest(state, move_damaged=lead)
+                         if resume else (None, state))
+    budget_change = None
+    if saved is not None:
+      config, budget_change = _stretched(config, saved, last_saved or 0, epoch_steps)
+    if last_saved is None:
+      state = _fresh_start(config, model, state, mesh, lead)
+    return _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change,
+                       train_ds, eval_ds, (mean, std), (train_def, eval_def), mesh,
+                       epoch_steps)
+  finally:
     checkpoints.close()
-    raise ValueError(f"{workdir} already holds checkpoints (epoch {last_saved}): pass "
-                     f"resume=True (--resume) to continue, or choose a new workdir")
-  if config.init_from is not None and last_saved is None:  # a resumed run has its own
-    try:
-      _, source, source_epoch = load_run_model(config.init_from["run"],
-                                               config.init_from.get("epoch"))
-      fresh = copy_matching_weights(source, model, config.init_from.get("skip", ()))
-    except BaseException:
-      checkpoints.close()
-      raise
+
+
+def _fresh_start(config: Config, model: nnx.Module, state: stepslib.TrainState, mesh,
+                 lead: bool) -> stepslib.TrainState:
+  """The initial state: ``init_from`` weights and the ``exp_lr`` momentum buffer."""
+  if config.init_from is not None:
+    _, source, source_epoch = load_run_model(config.init_from["run"],
+                                             config.init_from.get("epoch"))
+    fresh = copy_matching_weights(source, model, config.init_from.get("skip", ()))
+    _, _, params, rest = stepslib.split_model(model)
+    state = stepslib.replicate(mesh, state.replace(params=params, model_state=rest))
     if lead:
-      tqdm.write(f"initialized from {config.init_from['run']} (epoch {source_epoch}); "
-                 f"kept fresh: {', '.join(fresh) or 'nothing'}")
-  train_def, eval_def, params, rest = stepslib.split_model(model)
-  tx = make_optimizer(config, epoch_steps)
-  mesh = stepslib.data_mesh()
-  opt_state = tx.init(params)
+      write(f"initialized from {config.init_from['run']} (epoch {source_epoch}); "
+            f"kept fresh: {', '.join(fresh) or 'nothing'}")
   if config.momentum_init == "exp_lr":
     lr = config.learning_rate
-    opt_state = with_momentum_buffer(opt_state, exp_lr_momentum_init(
-        params, lr["init_value"], lr["weight_decay"], lr["momentum"]))
-  state = stepslib.replicate(mesh, stepslib.TrainState(
-      step=np.int32(0), params=params, model_state=rest, opt_state=opt_state))
+    state = state.replace(opt_state=stepslib.replicate(mesh, with_momentum_buffer(
+        state.opt_state, exp_lr_momentum_init(state.params, lr["init_value"],
+                                               lr["weight_decay"], lr["momentum"]))))
+  return state
+
+
+def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, train_ds,
+                eval_ds, stats, defs, mesh, epoch_steps) -> RunResult:
+  lead = jax.process_index() == 0
+  mean, std = stats
+  train_def, eval_def = defs
+  metrics_path = workdir / "metrics.jsonl"
+  start_epoch = 1 if last_saved is None else last_saved + 1
+  tx = make_optimizer(config, epoch_steps)
   key = jax.random.key(config.seed)
   num_kinds = len(datalib.KIND_NAMES) if train_ds.kinds is not None else 0
   eval_step = stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh)
@@ -252,10 +397,6 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   else:
     train_step = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key, mesh)
 
-  metrics_path = workdir / "metrics.jsonl"
-  if last_saved is not None:
-    state = checkpoints.restore(last_saved, state)
-    start_epoch = last_saved + 1
   history = read_history(metrics_path, start_epoch - 1)
   controller = ad_state = None
   if config.autodecay is not None:
@@ -277,11 +418,17 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
                             epoch_steps, workdir / "snapshots", state,
                             stepslib.make_predict_step(eval_def, mean, std, mesh))
   if lead:
-    (workdir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    _write_atomic(workdir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    if budget_change is not None:
+      write(f"{workdir.name}: epochs {budget_change['old_epochs']} -> "
+            f"{budget_change['new_epochs']} from epoch {budget_change['from_epoch']}; "
+            f"stretched: {', '.join(budget_change['stretched']) or 'nothing (no schedule)'}")
 
   plotted = -math.inf  # curves.png: at the first epoch, then at most every CURVES_EVERY_SECONDS
-  bar = tqdm(total=config.epochs * epoch_steps, initial=(start_epoch - 1) * epoch_steps,
-             disable=not (config.progress and lead), unit="step", dynamic_ncols=True)
+  progress = EpochProgress(config.epochs * epoch_steps, (start_epoch - 1) * epoch_steps,
+                           workdir.name, config.progress and lead, config.epochs)
+  shown = ("train_loss", f"{config.eval_split}_loss", f"{config.eval_split}_accuracy",
+           "learning_rate")
   try:
     for epoch in range(start_epoch, config.epochs + 1):
       if ad_state is not None and bool(ad_state.should_stop):
@@ -306,7 +453,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
                                    float(totals["count"]))
         _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
                       first_step, epoch, last_saved)
-        bar.update(1)
+        progress.update(1)
       else:
         loss_sum, correct, seen, pending = 0.0, 0, 0, None
         for batch in batches:
@@ -320,11 +467,11 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
           if pending is not None:  # read the previous step's loss while this one runs
             loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
             correct += int(pending[1]["correct"])
-            bar.update(1)
+            progress.update(1)
           pending = (global_step, metrics)
         loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
         correct += int(pending[1]["correct"])
-        bar.update(1)
+        progress.update(1)
         loss_sum *= config.batch_size
         seen = epoch_steps * config.batch_size
       record = {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
@@ -335,10 +482,13 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
       if config.eval_train:
         record.update({f"train_eval_{k}": v for k, v in
                        evaluate(eval_step, state, train_ds, config.batch_size, mesh).items()})
+      _check_epoch_finite(record, int(state.step) - 1, epoch, last_saved)
       if keeper:
         record.update({f"{config.eval_split}_{k}" if "accuracy" in k else k: v for k, v in
                        keeper.metrics(eval_ds, config.batch_size, mesh).items()})
       record["seconds"] = time.perf_counter() - started
+      if budget_change is not None and epoch == start_epoch:
+        record["budget_change"] = budget_change
       if controller is not None:
         # The record keeps the rate used during this epoch; a decay applies from the next.
         ad_state = controller.update(ad_state, record["train_loss"])
@@ -349,12 +499,12 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         state = state.replace(opt_state=stepslib.replicate(mesh, optax.tree.set(
             state.opt_state, learning_rate=np.asarray(ad_state.learning_rate))))
         if lead:
-          (workdir / "autodecay.json").write_text(
-              json.dumps(decisions(ad_state), indent=2) + "\n")
+          _write_atomic(workdir / "autodecay.json",
+                        json.dumps(decisions(ad_state), indent=2) + "\n")
           if info["action"] in ("decay", "stop"):
-            tqdm.write(f"autodecay epoch {epoch}: {info['action']} (smoothed loss "
-                       f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, "
-                       f"drop ratio {info['drop_ratio']:.3g}) -> lr {info['learning_rate']:.3g}")
+            write(f"autodecay epoch {epoch}: {info['action']} (smoothed loss "
+                  f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, "
+                  f"drop ratio {info['drop_ratio']:.3g}) -> lr {info['learning_rate']:.3g}")
       history.append(record)
       if tracker and lead:
         tracker.write()
@@ -363,8 +513,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
         if time.perf_counter() - plotted > CURVES_EVERY_SECONDS:
           plot_training_curves(history, workdir / "curves.png")
           plotted = time.perf_counter()
-        bar.set_postfix(loss=f"{record['train_loss']:.3f}",
-                        acc=f"{record[f'{config.eval_split}_accuracy']:.3f}")
+        progress.epoch_done(record, shown)
       stop = ad_state is not None and bool(ad_state.should_stop)
       if (config.checkpoint_every and epoch % config.checkpoint_every == 0) or (
           (epoch == config.epochs or stop) and config.checkpoint_every):
@@ -373,17 +522,27 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
       if stop:
         break
   finally:
-    bar.close()
-    checkpoints.close()
+    progress.close()
+    checkpoints.close()  # waits for the last save
     if keeper:
       keeper.close()
     if lead and history:  # also after a NaN or an interruption: the curves up to there
       try:
         plot_training_curves(history, workdir / "curves.png")
       except Exception as error:  # never mask the run's own exception
-        tqdm.write(f"could not draw {workdir / 'curves.png'}: {error!r}")
+        write(f"could not draw {workdir / 'curves.png'}: {error!r}")
   model = nnx.merge(eval_def, state.params, state.model_state)
   return RunResult(workdir, history, state, model, keeper.models(eval_def) if keeper else [])
+
+
+def _check_epoch_finite(record: dict, step: int, epoch: int,
+                        checkpoint_epoch: int | None) -> None:
+  """Raises if an epoch's evaluation losses or weights are not finite (before its checkpoint)."""
+  for key, value in record.items():
+    if (key.endswith("_loss") or key == "weight_norm") and not math.isfinite(value):
+      what = ("the weights are not finite (weight norm " if key == "weight_norm"
+              else f"{key} is not finite (") + f"{value}) after the epoch"
+      raise NonFiniteLossError(step, epoch, what, checkpoint_epoch)
 
 
 def _check_finite(metrics: dict, step: int, epoch: int, checkpoint_epoch: int | None) -> float:

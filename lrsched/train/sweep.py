@@ -24,7 +24,7 @@ from lrsched.train.config import Config
 from lrsched.train.loop import read_history, read_run_config, train
 
 History = list[dict[str, Any]]
-IGNORED_FIELDS = ("checkpoint_every", "keep_checkpoints", "progress")
+IGNORED_FIELDS = ("checkpoint_every", "keep_checkpoints", "progress", "budget_change")
 
 
 def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],

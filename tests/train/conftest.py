@@ -29,3 +29,17 @@ def tiny_config(data_path, **overrides) -> Config:
 @pytest.fixture
 def npz_path(tmp_path):
   return write_npz(tmp_path / "random.npz")
+
+
+def interrupt_after(monkeypatch, epoch: int) -> None:
+  """Makes training stop like a Ctrl-C right after it saved the checkpoint of ``epoch``."""
+  from lrsched.train.checkpoints import Checkpoints
+
+  save = Checkpoints.save
+
+  def save_then_interrupt(self, saved_epoch, state):
+    save(self, saved_epoch, state)
+    if saved_epoch == epoch:
+      raise KeyboardInterrupt
+
+  monkeypatch.setattr(Checkpoints, "save", save_then_interrupt)

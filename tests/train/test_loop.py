@@ -11,9 +11,9 @@ from flax import nnx
 import lrsched
 from lrsched import data as datalib
 from lrsched.train import Checkpoints, NonFiniteLossError, train
-from lrsched.train.loop import build_run_model
+from lrsched.train.loop import RunExistsError, build_run_model
 from lrsched.train.steps import split_model
-from tests.train.conftest import tiny_config, write_npz
+from tests.train.conftest import interrupt_after, tiny_config, write_npz
 
 
 def _params(result):
@@ -72,16 +72,18 @@ def test_eval_matches_a_direct_computation(tmp_path, npz_path):
 
 
 @pytest.mark.parametrize("dropout, augment", [(0.0, False), (0.2, True)])
-def test_resume_ends_with_bitwise_identical_parameters(tmp_path, npz_path, dropout, augment):
+def test_resume_ends_with_bitwise_identical_parameters(tmp_path, npz_path, dropout, augment,
+                                                      monkeypatch):
   lr = {"name": "step_decay", "init_value": 0.05, "boundaries": [2], "unit": "epochs"}
   model = {"name": "wide_resnet", "depth": 10, "widen_factor": 1, "dropout_rate": dropout}
-  straight = train(tiny_config(npz_path, epochs=3, learning_rate=lr, model=model,
-                               augment=augment), tmp_path / "straight")
-  # "Interrupted" after epoch 1: a run that stops there, then a resumed run.
-  train(tiny_config(npz_path, epochs=1, learning_rate=lr, model=model, augment=augment),
-        tmp_path / "resumed")
-  resumed = train(tiny_config(npz_path, epochs=3, learning_rate=lr, model=model,
-                              augment=augment), tmp_path / "resumed", resume=True)
+  config = tiny_config(npz_path, epochs=3, learning_rate=lr, model=model, augment=augment)
+  straight = train(config, tmp_path / "straight")
+  with monkeypatch.context() as patch:  # interrupted (Ctrl-C) after epoch 1's checkpoint
+    interrupt_after(patch, 1)
+    with pytest.raises(KeyboardInterrupt):
+      train(config, tmp_path / "resumed")
+  assert not (tmp_path / "resumed/lrsched.lock").exists()  # released on the way out
+  resumed = train(config, tmp_path / "resumed", resume=True)
   for a, b in zip(_params(straight), _params(resumed), strict=True):
     np.testing.assert_array_equal(a, b)
   assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in straight.history]
@@ -91,7 +93,7 @@ def test_resume_ends_with_bitwise_identical_parameters(tmp_path, npz_path, dropo
 
 def test_existing_checkpoints_need_resume(tmp_path, npz_path):
   train(tiny_config(npz_path, epochs=1), tmp_path / "run")
-  with pytest.raises(ValueError, match="already holds checkpoints.*resume"):
+  with pytest.raises(RunExistsError, match="holds a run .checkpoints up to epoch 1.*resume"):
     train(tiny_config(npz_path, epochs=1), tmp_path / "run")
 
 
@@ -103,6 +105,9 @@ def test_nan_in_data_is_reported_with_its_step(tmp_path, monkeypatch):
   # Fixed normalization statistics, so the NaN pixel reaches only its own batch.
   stats = (np.full(3, 0.5, np.float32), np.full(3, 0.3, np.float32))
   monkeypatch.setattr(datalib.ArrayDataset, "channel_stats", lambda self: stats)
+  with pytest.raises(ValueError, match=r"nan.npz \(x_train, y_train\): images hold 1 NaN"):
+    datalib.load_dataset(path, "train")  # refused at loading; let it through to train on it
+  monkeypatch.setattr(datalib.dataset, "nonfinite_count", lambda images: 0)
   config = tiny_config(path, epochs=3)
   dataset = datalib.load_dataset(path, "train")
   expected = None
