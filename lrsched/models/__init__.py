@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from flax import nnx
 
 from lrsched.models.resnets import Fixed, FixedLinear, PreActBlock, PreResNet, WideResNet
@@ -28,7 +30,18 @@ def build_model(name: str, *, seed: int = 0, **kwargs) -> nnx.Module:
   """
   if name not in _MODELS:
     raise ValueError(f"model name must be one of {sorted(_MODELS)}, got {name!r}")
-  return _MODELS[name](**kwargs, rngs=nnx.Rngs(seed))
+  cls = _MODELS[name]
+  parameters = inspect.signature(cls.__init__).parameters
+  allowed = [k for k in parameters if k not in ("self", "rngs")]
+  unknown = sorted(set(kwargs) - set(allowed))
+  missing = [k for k, p in parameters.items() if k not in ("self", "rngs")
+             and p.default is inspect.Parameter.empty and k not in kwargs]
+  if unknown or missing:
+    raise ValueError(f"model {name!r}: " + "; ".join(
+        ([f"unknown argument(s) {unknown}"] if unknown else [])
+        + ([f"missing argument(s) {missing}"] if missing else []))
+        + f" (it takes {allowed})")
+  return cls(**kwargs, rngs=nnx.Rngs(seed))
 
 
 __all__ = ["Fixed", "FixedLinear", "PreActBlock", "PreResNet", "WideResNet", "build_model"]

@@ -56,7 +56,11 @@ class Checkpoints:
     # create=False: the directory appears with the first save, so a run refused at
     # start-up leaves no empty checkpoints/ behind.
     options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=False)
-    self._manager = ocp.CheckpointManager(self.directory, options=options)
+    # One named item, "default" (the directory a single unnamed item gets, so older runs
+    # restore too): orbax would otherwise guess single vs. several items from the newest
+    # step directory, and a stray one (e.g. an empty checkpoints/99/) derails that guess.
+    self._manager = ocp.CheckpointManager(self.directory, options=options,
+                                          item_names=("default",))
 
   def latest_epoch(self) -> int | None:
     """The epoch of the newest complete checkpoint, or None."""
@@ -73,13 +77,15 @@ class Checkpoints:
 
   def save(self, epoch: int, state: Any) -> None:
     """Saves ``state`` as the checkpoint of ``epoch`` (asynchronously)."""
-    self._manager.save(epoch, args=ocp.args.StandardSave(_to_savable(state)))
+    self._manager.save(epoch, args=ocp.args.Composite(
+        default=ocp.args.StandardSave(_to_savable(state))))
 
   def restore(self, epoch: int, template: Any) -> Any:
     """Restores the checkpoint of ``epoch`` with the structure and shardings of ``template``."""
     self._manager.wait_until_finished()
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, _to_savable(template))
-    saved = self._manager.restore(epoch, args=ocp.args.StandardRestore(abstract))
+    saved = self._manager.restore(epoch, args=ocp.args.Composite(
+        default=ocp.args.StandardRestore(abstract)))["default"]
     return _from_savable(saved, template)
 
   def restore_newest(self, template: Any, *, move_damaged: bool = False

@@ -22,6 +22,8 @@ from typing import Any
 LOCK_NAME = "lrsched.lock"
 """The lock file in a run directory while a process trains in it."""
 
+_HELD: set[pathlib.Path] = set()  # the locks this process holds now
+
 
 class WorkdirLockedError(RuntimeError):
   """Another live process holds the run directory's lock."""
@@ -75,6 +77,7 @@ class RunLock:
         try:
           os.link(tmp, self.path)
           self.held = True
+          _HELD.add(self.path.resolve())
           return
         except FileExistsError:
           pass
@@ -82,8 +85,10 @@ class RunLock:
         if holder is None:  # released meanwhile
           continue
         pid, host = holder.get("pid"), holder.get("host")
-        stale = (host == me["host"] and isinstance(pid, int)
-                 and (pid == me["pid"] or not _alive(pid)))
+        # Stale: a dead process of this host, or this pid without holding it (a lock left
+        # by an earlier container or session that had the same pid).
+        mine = pid == me["pid"] and self.path.resolve() not in _HELD
+        stale = (host == me["host"] and isinstance(pid, int) and (mine or not _alive(pid)))
         if not stale:
           where = f"pid {pid} on host {host}" if holder else "an unreadable lock"
           hint = ("" if host == me["host"] else
@@ -107,6 +112,7 @@ class RunLock:
       holder = self._holder()
       if holder and holder.get("pid") == os.getpid():
         self.path.unlink(missing_ok=True)
+      _HELD.discard(self.path.resolve())
       self.held = False
 
   def __enter__(self) -> RunLock:
