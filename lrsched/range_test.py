@@ -388,12 +388,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
       description="Trains a config's model for --num-steps steps with an exponentially "
                   "growing learning rate; prints suggested learning rates and writes a PNG.")
   parser.add_argument("--config", required=True, help="config file (.py)")
-  parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
-  parser.add_argument("--min-lr", type=float, default=1e-7)
-  parser.add_argument("--max-lr", type=float, default=10.0)
-  parser.add_argument("--num-steps", type=int, default=100)
-  parser.add_argument("--smoothing", type=float, default=0.98)
-  parser.add_argument("--diverge-factor", type=float, default=4.0)
+  parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                      help="config overrides, e.g. batch_size=64")
+  parser.add_argument("--min-lr", type=float, default=1e-7,
+                      help="learning rate of the first step (default: 1e-7)")
+  parser.add_argument("--max-lr", type=float, default=10.0,
+                      help="learning rate of the last step (default: 10)")
+  parser.add_argument("--num-steps", type=int, default=100,
+                      help="steps, the rate growing geometrically (default: 100)")
+  parser.add_argument("--smoothing", type=float, default=0.98,
+                      help="exponential smoothing of the loss, in [0, 1) (default: 0.98)")
+  parser.add_argument("--diverge-factor", type=float, default=4.0,
+                      help="stop when the smoothed loss exceeds this times its minimum "
+                           "(default: 4)")
   parser.add_argument("--out", default=None,
                       help="PNG to write (default runs/<config>_lr_range.png)")
   parser.set_defaults(run=run)

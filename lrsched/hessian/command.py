@@ -16,20 +16,36 @@ learning rates of the run's schedule) to ``--out``; with ``--trace-probes`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
+import sys
+import time
 from typing import Any
 
 import numpy as np
 
 _DEFAULT_OUT = "hessian"
+_DESCRIPTION = """\
+Loads a run directory written by lrsched train (config.json and checkpoints/; the
+newest intact checkpoint unless --epoch), or builds the model of --config at
+initialization, takes --num-batches batches of --split (normalized with the training
+set's channel statistics, as in training) and computes the top --k eigenvalues with
+BatchNorm in --mode. Prints a table (eigenvalue, relative residual, converged, 2/lambda
+and the heavy-ball bound) and writes hessian.json and intervals.png (You et al.'s
+Fig. 5, with the learning rates of the run's schedule) to --out; with --trace-probes
+and --density-steps also the Hutchinson trace and density.png.
+
+Example:
+  lrsched hessian runs/a --split train --num-batches 4 --k 10 --mode eval
+"""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
   """Registers the ``hessian`` sub-command on an ``argparse`` sub-parsers object."""
   parser = subparsers.add_parser(
       "hessian", help="top Hessian eigenvalues, 2/lambda intervals, trace and density of a run",
-      description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+      description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("run_dir", nargs="?", help="a run directory (config.json + checkpoints/)")
   parser.add_argument("--config", help="a config file (.py with get_config(), or .json): "
                       "analyse its model at initialization instead of a run")
@@ -39,8 +55,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="how many batches of the split, in order (default: 1)")
   parser.add_argument("--batch-size", type=int, help="default: the config's batch size")
   parser.add_argument("--k", type=int, default=10, help="how many eigenvalues (default: 10)")
-  parser.add_argument("--method", choices=("lanczos", "power"), default="lanczos")
-  parser.add_argument("--tol", type=float, default=1e-3, help="relative residual tolerance")
+  parser.add_argument("--method", choices=("lanczos", "power"), default="lanczos",
+                      help="eigensolver (default: lanczos)")
+  parser.add_argument("--tol", type=float, default=1e-3,
+                      help="relative residual tolerance (default: 1e-3)")
   parser.add_argument("--max-matvecs", type=int, help="HVP budget of the eigensolver")
   parser.add_argument("--mode", choices=("eval", "train"), default="eval",
                       help="BatchNorm: running statistics (eval) or batch statistics (train)")
@@ -48,7 +66,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="Hutchinson probes for the trace (0: skip)")
   parser.add_argument("--density-steps", type=int, default=0,
                       help="Lanczos steps for the SLQ spectral density (0: skip)")
-  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--seed", type=int, default=0,
+                      help="seed of the random start vectors and probes (default: 0)")
   parser.add_argument("--out", help=f"output directory (default: RUN_DIR/{_DEFAULT_OUT} or "
                       f"./{_DEFAULT_OUT})")
   parser.set_defaults(run=run)
@@ -68,6 +87,16 @@ def _load_config(args: argparse.Namespace):
     return load_config(path), None
   run_dir = pathlib.Path(args.run_dir)
   return read_run_config(run_dir), run_dir
+
+
+@contextlib.contextmanager
+def _phase(what: str):
+  """Says on stderr what the command is doing and, after it, how long it took."""
+  print(f"lrsched hessian: {what} ...", file=sys.stderr, flush=True)
+  started = time.perf_counter()
+  yield
+  print(f"lrsched hessian: {what}: done in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr, flush=True)
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -138,12 +167,15 @@ def run(args: argparse.Namespace) -> dict:
   )
 
   _positive("--k", args.k)
-  config, model, batches, (mean, std), epoch, steps_per_epoch = load_run(args)
+  with _phase("loading the model and data"):
+    config, model, batches, (mean, std), epoch, steps_per_epoch = load_run(args)
   loss_fn, params = model_loss(model, args.mode,
                                preprocess=lambda images: normalize(images, mean, std))
   operator = DatasetHessian(loss_fn, params, batches)
-  eig = top_eigenvalues(operator, k=args.k, method=args.method, tol=args.tol,
-                        max_matvecs=args.max_matvecs, seed=args.seed)
+  with _phase(f"top-{args.k} eigenvalues ({args.method}, {len(batches)} batch(es), "
+              f"{operator.size} parameters)"):
+    eig = top_eigenvalues(operator, k=args.k, method=args.method, tol=args.tol,
+                          max_matvecs=args.max_matvecs, seed=args.seed)
   lrs, momentum = _schedule_values(config, steps_per_epoch)
   intervals = convergence_intervals(eig.eigenvalues, momentum)
   source = args.run_dir if args.run_dir is not None else f"{args.config} (initialization)"
@@ -173,12 +205,14 @@ def run(args: argparse.Namespace) -> dict:
       pathlib.Path(args.run_dir) / _DEFAULT_OUT if args.run_dir else pathlib.Path(_DEFAULT_OUT))
   out.mkdir(parents=True, exist_ok=True)
   if args.trace_probes:
-    trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed)
+    with _phase(f"Hutchinson trace ({args.trace_probes} probes)"):
+      trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed)
     record["trace"] = trace.to_dict()
     print(f"trace (Hutchinson, {args.trace_probes} probes): {trace.trace:.5g} "
           f"+- {trace.std_error:.2g}")
   if args.density_steps:
-    density = spectral_density(operator, num_steps=args.density_steps, seed=args.seed)
+    with _phase(f"spectral density ({args.density_steps} Lanczos steps)"):
+      density = spectral_density(operator, num_steps=args.density_steps, seed=args.seed)
     record["density"] = density.to_dict()
     plot_spectral_density(density.grid, density.density, out / "density.png",
                           title=f"Hessian spectral density ({args.mode} mode)")

@@ -79,3 +79,16 @@ def test_overrides_reach_into_dicts(tmp_path):
   assert config.learning_rate["boundaries"] == [5, 7]
   with pytest.raises(ValueError, match="weight_decay_mask must be one of"):
     apply_overrides(config, ["weight_decay_mask=bn"])
+
+
+def test_help_is_plain_text_and_every_option_is_explained(capsys):
+  parser = cli.build_parser()
+  commands = parser._subparsers._group_actions[0].choices  # argparse keeps them here
+  texts = {"lrsched": parser.format_help()}
+  texts.update({name: sub.format_help() for name, sub in commands.items()})
+  for name, text in texts.items():
+    for markup in ("``", ":func:", ":class:", ":mod:", "::"):
+      assert markup not in text, (name, markup)
+  for name in ("train", "compare", "range-test", "hessian"):
+    for action in commands[name]._actions:
+      assert action.help, (name, action.dest)
