@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import optax
 import pytest
 from matplotlib.image import imread
 
@@ -47,7 +48,7 @@ def test_plot_cli_with_momentum_epochs_and_file_spec(tmp_path, capsys):
   out = tmp_path / "plot.png"
   code = cli.main([
       "plot", f"@{spec_file}",
-      '{"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 1,'
+      '{"name": "cyclic", "init_value": 0.01, "peak_value": 0.1, "step_size_up": 1,'
       ' "unit": "epochs"}',
       "--momentum", '{"name": "cyclic_momentum", "step_size_up": 1, "unit": "epochs"}',
       "--steps", "800", "--steps-per-epoch", "100", "--log", "--out", str(out),
@@ -57,7 +58,7 @@ def test_plot_cli_with_momentum_epochs_and_file_spec(tmp_path, capsys):
 
 
 def test_plot_cli_reports_bad_spec(tmp_path, capsys):
-  code = cli.main(["plot", '{"name": "sgdr", "max_value": 0.1, "first_period": 0}',
+  code = cli.main(["plot", '{"name": "sgdr", "peak_value": 0.1, "first_period": 0}',
                    "--steps", "10", "--out", str(tmp_path / "x.png")])
   assert code == 2
   assert "first_period must be an integer in [1, 2147483647], got 0" in capsys.readouterr().err
@@ -70,4 +71,41 @@ def test_console_script_entry_point_runs(tmp_path):
       [sys.executable, "-m", "lrsched.cli", "list"], capture_output=True, text=True,
       check=True,
   )
-  assert "one_cycle" in result.stdout.split()
+  lines = result.stdout.splitlines()
+  # Each name with its signature, then the first line of its docstring, indented.
+  assert ("one_cycle(total_steps, peak_value, pct_start=0.3, div_factor=25.0, "
+          "final_div_factor=10000.0, anneal='cos', three_phase=False)") in lines
+  index = lines.index("warmup(schedule, warmup_steps, init_value=0.0, prefix=True)")
+  assert lines[index + 1] == "    A linear warmup in front of any schedule."
+  names = [line.split("(")[0] for line in lines if not line.startswith(" ")]
+  assert names == lrsched.registered_names()
+  assert {"warmup_cosine_decay_schedule", "polynomial_schedule", "join", "stretch",
+          "inverse_sqrt", "sgdr_schedule"} <= set(names)
+
+
+def test_plot_of_a_constant_schedule(tmp_path, capsys):
+  # optax.constant_schedule returns a scalar for a vector of counts: it used to fail.
+  out = tmp_path / "constant.png"
+  code = cli.main(["plot", '{"name": "constant", "value": 0.1}',
+                   '{"name": "constant_schedule", "value": 0.05}', "--steps", "100",
+                   "--out", str(out)])
+  assert code == 0, capsys.readouterr().err
+  assert_png(out)
+  fig = plotting.plot_schedules({"c": optax.constant_schedule(0.2)}, 50)
+  np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), 0.2)
+
+
+def test_plot_of_huge_step_counts_is_fast_or_a_clear_error(tmp_path, capsys):
+  code = cli.main(["plot", '{"name": "rex", "init_value": 0.1, "total_steps": 1000}',
+                   "--steps", "3000000000", "--out", str(tmp_path / "x.png")])
+  assert code == 2
+  assert "--steps must be in [1, 2147483647]" in capsys.readouterr().err
+  out = tmp_path / "huge.png"
+  code = cli.main(["plot", '{"name": "rex", "init_value": 0.1, "total_steps": 2000000000}',
+                   "--steps", "2147483647", "--out", str(out)])
+  assert code == 0, capsys.readouterr().err
+  fig = plotting.plot_schedules({"rex": lrsched.rex(0.1, 2_000_000_000)}, 2**31 - 1)
+  x = fig.axes[0].lines[0].get_xdata()
+  assert len(x) == plotting.MAX_PLOT_POINTS and x[0] == 0 and x[-1] == 2**31 - 2
+  with pytest.raises(ValueError, match=r"num_steps must be an integer in \[1, 2147483647\]"):
+    plotting.plot_schedules({"rex": lrsched.rex(0.1, 10)}, 2**31)

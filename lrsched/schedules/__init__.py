@@ -1,6 +1,7 @@
 """Learning-rate and momentum schedules, each an ``optax.Schedule``."""
 
 from lrsched.schedules.budgeted import budgeted, rex
+from lrsched.schedules.compose import join, stretch, warmup
 from lrsched.schedules.cyclic import cyclic, cyclic_momentum
 from lrsched.schedules.exp_lr import (
     exp_lr,
@@ -8,8 +9,15 @@ from lrsched.schedules.exp_lr import (
     texp,
     with_momentum_buffer,
 )
+from lrsched.schedules.inverse_sqrt import inverse_sqrt
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
-from lrsched.schedules.registry import from_spec, register, registered_names, resolve_spec
+from lrsched.schedules.registry import (
+    describe,
+    from_spec,
+    register,
+    registered_names,
+    resolve_spec,
+)
 from lrsched.schedules.sgdr import sgdr
 from lrsched.schedules.step_decay import per_epoch, step_decay
 from lrsched.schedules.wsd import wsd
@@ -18,9 +26,12 @@ __all__ = [
     "budgeted",
     "cyclic",
     "cyclic_momentum",
+    "describe",
     "exp_lr",
     "exp_lr_momentum_init",
     "from_spec",
+    "inverse_sqrt",
+    "join",
     "one_cycle",
     "one_cycle_momentum",
     "per_epoch",
@@ -30,7 +41,9 @@ __all__ = [
     "rex",
     "sgdr",
     "step_decay",
+    "stretch",
     "texp",
+    "warmup",
     "with_momentum_buffer",
     "wsd",
 ]

@@ -10,12 +10,38 @@ with ``(1 - cos(pi d)) / 2`` computed as ``sin(pi d / 2) ** 2``.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
+
+MAX_COUNT = 2**31 - 1
 
 
 def as_count(count: ArrayLike) -> jnp.ndarray:
-  """The step counter as a non-negative int32 array (negative counts read as 0)."""
-  return jnp.maximum(jnp.asarray(count).astype(jnp.int32), 0)
+  """The step counter as an int32 array in ``[0, 2**31 - 1]``.
+
+  Negative counts read as 0, counts above ``2**31 - 1`` (a numpy int64, a Python
+  int, a float, an int64 array under ``jax_enable_x64``) as ``2**31 - 1``: they
+  saturate instead of wrapping around. Float counts are truncated; NaN reads as 0.
+  """
+  if isinstance(count, int):  # also bool; a huge Python int does not fit any array
+    return jnp.asarray(min(max(int(count), 0), MAX_COUNT), jnp.int32)
+  if isinstance(count, (np.ndarray, np.generic, list, tuple)):
+    host = np.asarray(count)
+    if host.dtype.kind in "iub":
+      host = np.clip(host.astype(np.int64) if host.dtype.kind == "b" else host, 0, MAX_COUNT)
+    elif host.dtype.kind == "f":
+      host = np.clip(np.nan_to_num(host, nan=0.0), 0, MAX_COUNT)
+    return jnp.asarray(host.astype(np.int32))
+  count = jnp.asarray(count)
+  if count.dtype == jnp.bool_:
+    return count.astype(jnp.int32)
+  if jnp.issubdtype(count.dtype, jnp.integer):
+    if jnp.iinfo(count.dtype).max > MAX_COUNT:  # int64 or unsigned: saturate first
+      count = jnp.minimum(count, MAX_COUNT)
+    return jnp.maximum(count.astype(jnp.int32), 0)
+  # Floating (e.g. a stretched or user-made count): saturate before converting.
+  whole = jnp.where(jnp.isnan(count), 0, jnp.maximum(count, 0))
+  return jnp.where(whole >= 2.0**31, MAX_COUNT, whole.astype(jnp.int32))
 
 
 def as_float(x: ArrayLike) -> jnp.ndarray:

@@ -64,9 +64,10 @@ def _user_profile(
     profile: Callable[[jnp.ndarray], jnp.ndarray], total_steps: int, sample_every: int
 ) -> _Profile:
   """Wraps a user's ``p(z)``, checked to lie in [0, 1] at every reachable z."""
-  reachable = np.arange(0, total_steps + sample_every, sample_every).clip(max=total_steps)
-  if reachable.size > MAX_CHECKED_PROFILE_POINTS:
+  if total_steps // sample_every + 2 > MAX_CHECKED_PROFILE_POINTS:  # never allocate them all
     reachable = np.linspace(0, total_steps, MAX_CHECKED_PROFILE_POINTS)
+  else:
+    reachable = np.arange(0, total_steps + sample_every, sample_every).clip(max=total_steps)
   z = _anneal.as_float(reachable / total_steps)
   try:
     values = np.asarray(jax.vmap(profile)(z))

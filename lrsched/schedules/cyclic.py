@@ -52,8 +52,8 @@ def _amplitude(
 
 
 def cyclic(
-    base_value: float,
-    max_value: float,
+    init_value: float,
+    peak_value: float,
     step_size_up: int,
     step_size_down: int | None = None,
     mode: str = "triangular",
@@ -66,17 +66,18 @@ def cyclic(
   while falling, and
 
   .. math::
-    \eta(t) = \text{base} + (\text{max} - \text{base}) \cdot \text{height}(t)
+    \eta(t) = \text{init} + (\text{peak} - \text{init}) \cdot \text{height}(t)
       \cdot \text{scale}(t)
 
   where ``scale`` is 1 (``"triangular"``), ``2^{-\lfloor t/s \rfloor}``
   (``"triangular2"``: the amplitude halves every cycle) or ``gamma^t``
-  (``"exp_range"``).
+  (``"exp_range"``). PyTorch's ``base_lr`` is ``init_value``, its ``max_lr``
+  ``peak_value`` (optax's names for the start and the top).
 
   Args:
-    base_value: lower bound of the cycle, >= 0.
-    max_value: upper bound of the cycle, >= ``base_value``.
-    step_size_up: steps from ``base_value`` to the peak, >= 1.
+    init_value: lower bound of the cycle (the value at step 0), >= 0.
+    peak_value: upper bound of the cycle, >= ``init_value``.
+    step_size_up: steps from ``init_value`` to the peak, >= 1.
     step_size_down: steps from the peak back down, >= 1; defaults to
       ``step_size_up``.
     mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
@@ -84,7 +85,7 @@ def cyclic(
       the other modes (as in PyTorch).
 
   Returns:
-    An ``optax.Schedule`` with values in ``[base_value, max_value]``.
+    An ``optax.Schedule`` with values in ``[init_value, peak_value]``.
 
   Example:
     >>> import lrsched
@@ -92,14 +93,14 @@ def cyclic(
     >>> [float(schedule(t)) for t in range(6)]
     [0.0, 0.5, 1.0, 0.5, 0.0, 0.5]
   """
-  base_value = _validation.in_range("base_value", base_value, 0.0)
-  max_value = _validation.finite("max_value", max_value)
-  _validation.ordered("base_value", base_value, "max_value", max_value)
+  init_value = _validation.in_range("init_value", init_value, 0.0)
+  peak_value = _validation.finite("peak_value", peak_value)
+  _validation.ordered("init_value", init_value, "peak_value", peak_value)
   amplitude = _amplitude(step_size_up, step_size_down, mode, gamma)
 
   def schedule(count: ArrayLike) -> jnp.ndarray:
     height = amplitude(count)
-    return _anneal.anneal(base_value, max_value, height, 1.0 - height, "linear")
+    return _anneal.anneal(init_value, peak_value, height, 1.0 - height, "linear")
 
   return schedule
 

@@ -275,10 +275,11 @@ def with_momentum_buffer(opt_state: optax.OptState, buffer: Any) -> optax.OptSta
 class TexpSchedule:
   r"""The schedule of :func:`texp` (an ``optax.Schedule``) and its scale factors.
 
-  ``schedule(count)`` is ``eta~`` at ``count`` for ``0 <= count < num_steps`` and
-  NaN from ``count = num_steps`` on (a traced count cannot raise); called with a
-  concrete count (outside ``jit``) past the end it raises ``ValueError`` instead.
-  Negative counts read as 0, as for the other schedules.
+  ``schedule(count)`` is ``eta~`` at ``count`` for ``0 <= count < num_steps``;
+  from ``count = num_steps`` on it holds the last value ``eta~(num_steps - 1)``,
+  eagerly and under ``jit`` alike (as the other schedules hold their end value).
+  The equivalence with the weight-decay run only covers the first
+  ``num_steps`` updates: build it for the whole run. Negative counts read as 0.
 
   Attributes:
     num_steps: number of updates covered (counts ``0 .. num_steps - 1``).
@@ -341,28 +342,20 @@ class TexpSchedule:
     """``c_t`` for ``t = 0 .. num_steps`` in float64 (0 where it underflows)."""
     return np.exp(self.log_scales)
 
-  def _index(self, count: ArrayLike) -> tuple[jnp.ndarray, jnp.ndarray]:
-    if not isinstance(count, jax.core.Tracer):
-      last = int(np.max(np.asarray(count)))
-      if last >= self.num_steps:
-        raise ValueError(
-            f"texp schedule was built for num_steps={self.num_steps} (counts 0 .. "
-            f"{self.num_steps - 1}), got count={last}; build it with a larger num_steps")
-    index = _anneal.as_count(count)
-    return jnp.minimum(index, self.num_steps - 1), index < self.num_steps
-
   def frexp(self, count: ArrayLike) -> tuple[jnp.ndarray, jnp.ndarray]:
     """``eta~(count)`` as ``(mantissa, exponent)`` with value ``mantissa * 2**exponent``.
 
-    The mantissa (default float dtype, NaN past the end) is in ``[0.5, 1)``, the
-    exponent an int32: no overflow however large the value.
+    The mantissa (default float dtype) is in ``[0.5, 1)``, the exponent an int32:
+    no overflow however large the value. Counts past the end read as
+    ``num_steps - 1``.
     """
-    index, inside = self._index(count)
+    index = jnp.minimum(_anneal.as_count(count), self.num_steps - 1)
     mantissa = _anneal.as_float(jnp.asarray(self._value_mantissa)[index])
-    return jnp.where(inside, mantissa, jnp.nan), jnp.asarray(self._value_exponent)[index]
+    return mantissa, jnp.asarray(self._value_exponent)[index]
 
   def __call__(self, count: ArrayLike) -> jnp.ndarray:
-    """``eta~(count)``; inf where the default dtype overflows, NaN past ``num_steps``."""
+    """``eta~(count)``, held from ``num_steps - 1`` on; inf only where the true
+    value exceeds the default float dtype (use :meth:`frexp` there)."""
     mantissa, exponent = self.frexp(count)
     return _ldexp(mantissa, exponent)
 
@@ -415,9 +408,10 @@ def texp(schedule: optax.ScalarOrSchedule | Callable[[ArrayLike], ArrayLike],
   settings). The returned schedule is a lookup table; under ``jit`` its values
   take the default float dtype (float32 overflows to inf after ~88,000 steps at
   ``alpha**-2 = 1.001``: use :func:`lrsched.scale_invariance.renormalized_sgd`,
-  which reads ``frexp`` instead). Beyond ``num_steps`` the schedule does not
-  extrapolate: a concrete count raises ``ValueError``, a traced one gives NaN
-  (so the weights become NaN at the first update past the end).
+  which reads ``frexp`` instead). Beyond ``num_steps`` the schedule holds its
+  last value, eagerly and under ``jit`` alike, for every int32 count: it does not
+  extrapolate, so a run longer than ``num_steps`` is no longer the weight-decay
+  run's equivalent past that point: build ``texp`` for the whole run.
 
   Args:
     schedule: the weight-decay run's learning rate: an ``optax.Schedule`` (for

@@ -15,6 +15,7 @@ ANNEALS = ("cos", "linear")
 
 def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> list[float]:
   """Validated phase end steps, exactly as ``OneCycleLR`` places them."""
+  three_phase = _validation.boolean("three_phase", three_phase)
   total_steps = _validation.integer("total_steps", total_steps, low=2)
   pct_start = _validation.in_range(
       "pct_start", pct_start, 0.0, 1.0, low_open=True, high_open=True
@@ -64,7 +65,7 @@ def _piecewise(
 
 def one_cycle(
     total_steps: int,
-    max_value: float,
+    peak_value: float,
     pct_start: float = 0.3,
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
@@ -73,8 +74,8 @@ def one_cycle(
 ) -> optax.Schedule:
   r"""The 1cycle learning rate, equal step for step to PyTorch's ``OneCycleLR``.
 
-  The value starts at ``initial = max_value / div_factor``, rises to
-  ``max_value`` over the first ``pct_start`` of the steps, then anneals to
+  The value starts at ``initial = peak_value / div_factor``, rises to
+  ``peak_value`` over the first ``pct_start`` of the steps, then anneals to
   ``initial / final_div_factor``. With ``three_phase=True`` it first comes back
   down to ``initial`` symmetrically, then anneals to the minimum. The ``"cos"``
   anneal over a phase from ``a`` to ``b`` is
@@ -88,37 +89,47 @@ def one_cycle(
 
   Args:
     total_steps: number of steps in the cycle, >= 2.
-    max_value: peak value, > 0.
+    peak_value: peak value (PyTorch's ``max_lr``), > 0.
     pct_start: fraction of the steps spent rising, in (0, 1);
       ``pct_start * total_steps`` must exceed 1.
-    div_factor: ``initial = max_value / div_factor``, > 0.
+    div_factor: ``initial = peak_value / div_factor``, > 0.
     final_div_factor: ``minimum = initial / final_div_factor``, > 0.
     anneal: ``"cos"`` or ``"linear"``.
-    three_phase: use the three-phase variant of the original paper.
+    three_phase: use the three-phase variant of the original paper (a bool).
 
   Returns:
     An ``optax.Schedule`` with values between the smallest and largest of
-    ``initial``, ``max_value`` and the minimum.
+    ``initial``, ``peak_value`` and the minimum.
+
+  Raises:
+    ValueError: on an argument out of range, or when ``initial`` or the minimum
+      falls outside the float32 range (``div_factor=1e-300``).
 
   Example:
     >>> import lrsched
-    >>> schedule = lrsched.one_cycle(total_steps=100, max_value=0.1)
+    >>> schedule = lrsched.one_cycle(total_steps=100, peak_value=0.1)
     >>> print(f"{float(schedule(0)):.4f} {float(schedule(29)):.4f} {float(schedule(99)):.7f}")
     0.0040 0.1000 0.0000004
   """
   ends = _phase_ends(total_steps, pct_start, three_phase)
-  max_value = _validation.in_range("max_value", max_value, 0.0, low_open=True)
+  peak_value = _validation.in_range("peak_value", peak_value, 0.0, low_open=True)
   div_factor = _validation.in_range("div_factor", div_factor, 0.0, low_open=True)
   final_div_factor = _validation.in_range(
       "final_div_factor", final_div_factor, 0.0, low_open=True
   )
   anneal = _validation.choice("anneal", anneal, ANNEALS)
-  initial = max_value / div_factor
-  minimum = initial / final_div_factor
+  initial = _validation.representable(
+      "initial", peak_value / div_factor,
+      f"peak_value / div_factor = {peak_value!r} / {div_factor!r}",
+  )
+  minimum = _validation.representable(
+      "minimum", initial / final_div_factor,
+      f"initial / final_div_factor = {initial!r} / {final_div_factor!r}",
+  )
   if three_phase:
-    values = [initial, max_value, initial, minimum]
+    values = [initial, peak_value, initial, minimum]
   else:
-    values = [initial, max_value, minimum]
+    values = [initial, peak_value, minimum]
   return _piecewise(ends, values, anneal)
 
 

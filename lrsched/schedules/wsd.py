@@ -8,47 +8,78 @@ from jax.typing import ArrayLike
 
 from lrsched.schedules import _anneal, _validation
 
-DECAYS = ("linear", "cosine", "sqrt")
+SHAPES = ("linear", "cosine", "1-sqrt")
+"""Hugging Face's names for the warmup and cooldown shapes of ``get_wsd_schedule``."""
+
+
+def _rise(shape: str, done: jnp.ndarray, left: jnp.ndarray) -> jnp.ndarray:
+  """Warmup weight in [0, 1] from the elapsed and remaining fractions ``done + left == 1``."""
+  if shape == "linear":
+    return done
+  if shape == "cosine":
+    return _anneal.cosine_weight(done)
+  # 1 - sqrt(1 - done) == done / (1 + sqrt(left)): no cancellation near the start.
+  return done / (1.0 + jnp.sqrt(left))
+
+
+def _fall(shape: str, done: jnp.ndarray, left: jnp.ndarray) -> jnp.ndarray:
+  """Cooldown weight in [0, 1]: 1 at the start of the cooldown, 0 at its end."""
+  if shape == "linear":
+    return left
+  if shape == "cosine":
+    return _anneal.cosine_weight(left)
+  # 1 - sqrt(done) == left / (1 + sqrt(done)): keeps precision near the end.
+  return left / (1.0 + jnp.sqrt(done))
 
 
 def wsd(
     peak_value: float,
     total_steps: int,
     warmup_steps: int,
-    decay_steps: int,
-    decay: str = "linear",
+    cooldown_steps: int,
+    warmup_shape: str = "linear",
+    cooldown_shape: str = "cosine",
     end_value: float = 0.0,
 ) -> optax.Schedule:
-  r"""Linear warmup, a constant phase, then a short decay at the end.
+  r"""Warmup, a constant phase, then a cooldown: Hugging Face's ``get_wsd_schedule``.
 
-  The stable phase lasts ``total_steps - warmup_steps - decay_steps`` steps. With
-  ``T = total_steps``, ``W = warmup_steps``, ``D = decay_steps``:
+  With ``T = total_steps``, ``W = warmup_steps``, ``C = cooldown_steps`` the
+  stable phase lasts ``T - W - C`` steps and
 
-  * ``t < W``: ``peak * t / W`` (starts at 0, as optax's warmups and Hugging
-    Face's ``get_wsd_schedule`` do);
-  * ``W <= t < T - D``: ``peak``;
-  * ``t >= T - D``: ``end + (peak - end) * f(p)`` with progress
-    ``p = min(t - (T - D), D) / D`` and ``f`` equal to ``1 - p`` (``"linear"``),
-    ``(1 + cos(pi p)) / 2`` (``"cosine"``) or ``1 - sqrt(p)`` (``"sqrt"``).
+  * ``t < W``: ``end + (peak - end) * r(t / W)``, with ``r(p)`` equal to ``p``
+    (``"linear"``), ``(1 - cos(pi p)) / 2`` (``"cosine"``) or ``1 - sqrt(1 - p)``
+    (``"1-sqrt"``);
+  * ``W <= t < T - C``: ``peak``;
+  * ``T - C <= t < T``: ``end + (peak - end) * f(p)`` with ``p = (t - T + C) / C``
+    and ``f(p)`` equal to ``1 - p``, ``(1 + cos(pi p)) / 2`` or ``1 - sqrt(p)``;
+  * ``t >= T``: ``end`` (held for good).
 
-  The value is ``end_value`` from ``total_steps`` on.
+  This equals ``get_wsd_schedule(optimizer, num_warmup_steps=W,
+  num_decay_steps=C, num_training_steps=T, warmup_type=warmup_shape,
+  decay_type=cooldown_shape, min_lr_ratio=end_value / peak_value)`` with
+  ``peak_value`` as the optimizer's learning rate. The warmup starts at
+  ``end_value``, as Hugging Face's ``min_lr_ratio`` does (0 by default).
+  ``cooldown_steps`` counts the decay only: optax's ``decay_steps`` is the
+  *total* length of a schedule, hence the different name.
 
   Args:
     peak_value: value of the stable phase, > 0.
     total_steps: length of the whole schedule, >= 1.
     warmup_steps: length of the warmup, >= 0.
-    decay_steps: length of the final decay, >= 1;
-      ``warmup_steps + decay_steps <= total_steps``.
-    decay: ``"linear"``, ``"cosine"`` or ``"sqrt"``.
-    end_value: final value, in [0, ``peak_value``].
+    cooldown_steps: length of the final decay, >= 0;
+      ``warmup_steps + cooldown_steps <= total_steps``.
+    warmup_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"``.
+    cooldown_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"``.
+    end_value: value at the start of the warmup and from ``total_steps`` on,
+      in [0, ``peak_value``].
 
   Returns:
-    An ``optax.Schedule`` with values in ``[0, peak_value]`` (``[end_value,
-    peak_value]`` after the warmup).
+    An ``optax.Schedule`` with values in ``[end_value, peak_value]``.
 
   Example:
     >>> import lrsched
-    >>> schedule = lrsched.wsd(1.0, total_steps=8, warmup_steps=2, decay_steps=4)
+    >>> schedule = lrsched.wsd(1.0, total_steps=8, warmup_steps=2, cooldown_steps=4,
+    ...                        cooldown_shape="linear")
     >>> [float(schedule(t)) for t in range(9)]
     [0.0, 0.5, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
   """
@@ -57,28 +88,27 @@ def wsd(
   _validation.ordered("end_value", end_value, "peak_value", peak_value)
   total_steps = _validation.integer("total_steps", total_steps)
   warmup_steps = _validation.integer("warmup_steps", warmup_steps, low=0)
-  decay_steps = _validation.integer("decay_steps", decay_steps)
-  if warmup_steps + decay_steps > total_steps:
+  cooldown_steps = _validation.integer("cooldown_steps", cooldown_steps, low=0)
+  if warmup_steps + cooldown_steps > total_steps:
     raise ValueError(
-        "warmup_steps + decay_steps must be <= total_steps, got"
-        f" {warmup_steps} + {decay_steps} > {total_steps}"
+        "warmup_steps + cooldown_steps must be <= total_steps, got"
+        f" {warmup_steps} + {cooldown_steps} > {total_steps}"
     )
-  decay = _validation.choice("decay", decay, DECAYS)
-  decay_start = total_steps - decay_steps
+  warmup_shape = _validation.choice("warmup_shape", warmup_shape, SHAPES)
+  cooldown_shape = _validation.choice("cooldown_shape", cooldown_shape, SHAPES)
+  cooldown_start = total_steps - cooldown_steps
+  warmup_length, cooldown_length = max(warmup_steps, 1), max(cooldown_steps, 1)
 
   def schedule(count: ArrayLike) -> jnp.ndarray:
     t = _anneal.as_count(count)
-    warm = peak_value * _anneal.as_float(t) / max(warmup_steps, 1)
-    left_steps = jnp.clip(total_steps - t, 0, decay_steps)
-    done = _anneal.as_float(decay_steps - left_steps) / decay_steps
-    left = _anneal.as_float(left_steps) / decay_steps
-    if decay == "sqrt":
-      # end + (peak - end) * (1 - sqrt(done)); 1 - sqrt(d) == left / (1 + sqrt(d))
-      # keeps precision near the end of the decay.
-      decayed = end_value + (peak_value - end_value) * left / (1.0 + jnp.sqrt(done))
-    else:
-      kind = "cos" if decay == "cosine" else "linear"
-      decayed = _anneal.anneal(peak_value, end_value, done, left, kind)
-    return jnp.where(t < warmup_steps, warm, jnp.where(t < decay_start, peak_value, decayed))
+    warm_left = jnp.clip(warmup_steps - t, 0, warmup_length)
+    rise = _rise(warmup_shape, _anneal.as_float(warmup_length - warm_left) / warmup_length,
+                 _anneal.as_float(warm_left) / warmup_length)
+    cool_left = jnp.clip(total_steps - t, 0, cooldown_length)
+    fall = _fall(cooldown_shape, _anneal.as_float(cooldown_length - cool_left) / cooldown_length,
+                 _anneal.as_float(cool_left) / cooldown_length)
+    weight = jnp.where(t < warmup_steps, rise,
+                       jnp.where(t < cooldown_start, 1.0, jnp.where(t < total_steps, fall, 0.0)))
+    return end_value + (peak_value - end_value) * weight
 
   return schedule

@@ -104,24 +104,27 @@ def test_exp_lr_float32_overflows_where_frexp_does_not():
                                     rel=1e-6)
 
 
-def test_texp_past_num_steps_fails_loudly():
-  equivalent = texp(0.1, 1e-3, 0.9, 5)
-  assert np.isfinite(float(equivalent(4)))
-  with pytest.raises(ValueError, match=r"built for num_steps=5 \(counts 0 .. 4\), got count=5"):
-    equivalent(5)
-  with pytest.raises(ValueError, match="got count=7"):
-    equivalent(np.array([0, 7]))
-  # Under jit the count is traced: NaN, which turns the weights NaN at once.
-  values = np.asarray(jax.jit(equivalent)(jnp.arange(8)))
-  assert np.isfinite(values[:5]).all() and np.isnan(values[5:]).all()
+def test_texp_past_num_steps_holds_its_last_value():
+  # Finite for every int32 count, eagerly and under jit alike (it used to raise
+  # eagerly and give NaN under jit): the value at num_steps - 1 is held.
+  equivalent = texp(step_decay(0.1, [3]), 1e-3, 0.9, 5)
+  last = float(equivalent(4))
+  counts = np.array([4, 5, 7, 10**6, 2**31 - 1], np.int32)
+  eager = np.asarray(equivalent(counts))
+  jitted = np.asarray(jax.jit(equivalent)(jnp.asarray(counts)))
+  np.testing.assert_array_equal(eager, last)
+  np.testing.assert_array_equal(jitted, last)
+  mantissa, exponent = equivalent.frexp(10**6)
+  assert float(mantissa) * 2.0 ** int(exponent) == pytest.approx(last, rel=1e-6)
+  # In an optimizer the run goes on with the held rate (no NaN weights).
   optimizer = optax.sgd(equivalent, momentum=0.9)
   params = {"w": jnp.ones(2)}
   state = optimizer.init(params)
-  step = jax.jit(lambda p, s: optax.apply_updates(p, optimizer.update(p, s)[0]))
   update = jax.jit(lambda p, s: optimizer.update(p, s))
-  for _ in range(5):
-    _, state = update(params, state)
-  assert np.isnan(np.asarray(step(params, state)["w"])).all()
+  for _ in range(8):
+    updates, state = update(params, state)
+    params = optax.apply_updates(params, updates)
+  assert np.isfinite(np.asarray(params["w"])).all()
 
 
 def test_texp_indexing_convention_with_optax():

@@ -12,8 +12,17 @@ LEARNING_RATES = {
     "rex": lambda: lrsched.rex(0.1, 100, beta=0.9),
     "budgeted_cosine": lambda: lrsched.budgeted("cosine", 0.1, 100, sample_every=7),
     "budgeted_callable": lambda: lrsched.budgeted(lambda z: jnp.exp(-3.0 * z), 0.1, 100),
-    "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, decay="sqrt", end_value=1e-3),
+    "sgdr_timm": lambda: lrsched.sgdr(0.1, 10, 1.5, 1e-4, cycle_decay=0.7, cycle_limit=5,
+                                      k_decay=2.0),
+    "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, cooldown_shape="1-sqrt", end_value=1e-3),
+    "inverse_sqrt": lambda: lrsched.inverse_sqrt(0.1, 10),
     "per_epoch": lambda: lrsched.per_epoch(lrsched.step_decay(0.1, [2]), 15),
+    "warmup_sgdr": lambda: lrsched.warmup(lrsched.sgdr(0.1, 10, 2), 5, 0.01),
+    "join_three": lambda: lrsched.join(
+        [lrsched.warmup(0.1, 10), lrsched.sgdr(0.1, 20), lrsched.rex(0.05, 50)], [10, 50]),
+    "stretch": lambda: lrsched.stretch(lrsched.one_cycle(60, 0.1), 20, 60, 130),
+    "optax_by_name": lambda: lrsched.from_spec(
+        {"name": "linear_onecycle_schedule", "transition_steps": 100, "peak_value": 0.1}),
 }
 
 MOMENTA = {

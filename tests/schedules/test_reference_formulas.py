@@ -77,37 +77,82 @@ def test_budgeted_callable_profile():
   check(lrsched.budgeted(lambda z: jnp.exp(-3 * z), 0.5, 300, sample_every=3), expected)
 
 
-def wsd_reference(peak, total, warmup, decay_steps, decay, end, steps):
-  """Hugging Face transformers' get_wsd_schedule lambda, in absolute values."""
-  stable = total - warmup - decay_steps
+def wsd_reference(peak, total, warmup, cooldown, warmup_shape, cooldown_shape, end, steps):
+  """Hugging Face transformers' _get_wsd_scheduler_lambda, in absolute values."""
+  stable = total - warmup - cooldown
   ratio = end / peak
   out = []
   for t in range(steps):
     if t < warmup:
-      factor = t / max(1, warmup)
+      progress = t / max(1, warmup)
+      factor = {"linear": progress, "cosine": 0.5 * (1.0 - math.cos(math.pi * progress)),
+                "1-sqrt": 1.0 - math.sqrt(1.0 - progress)}[warmup_shape]
+      factor = factor * (1.0 - ratio) + ratio
     elif t < warmup + stable:
       factor = 1.0
     elif t < total:
-      progress = (t - warmup - stable) / max(1, decay_steps)
-      if decay == "linear":
-        f = 1.0 - progress
-      elif decay == "cosine":
-        f = 0.5 * (1.0 + math.cos(math.pi * progress))
-      else:
-        f = 1.0 - math.sqrt(progress)
-      factor = f * (1.0 - ratio) + ratio
+      progress = (t - warmup - stable) / max(1, cooldown)
+      factor = {"linear": 1.0 - progress, "cosine": 0.5 * (1.0 + math.cos(math.pi * progress)),
+                "1-sqrt": 1.0 - math.sqrt(progress)}[cooldown_shape]
+      factor = factor * (1.0 - ratio) + ratio
     else:
       factor = ratio
     out.append(peak * factor)
   return np.asarray(out)
 
 
-@pytest.mark.parametrize("decay", ["linear", "cosine", "sqrt"])
+@pytest.mark.parametrize("shape", ["linear", "cosine", "1-sqrt"])
 @pytest.mark.parametrize(("warmup", "end"), [(0, 0.0), (150, 0.0), (37, 1e-3)])
-def test_wsd_matches_hugging_face(decay, warmup, end):
-  peak, total, decay_steps = 0.3, 2000, 400
-  expected = wsd_reference(peak, total, warmup, decay_steps, decay, end, 2100)
-  check(lrsched.wsd(peak, total, warmup, decay_steps, decay=decay, end_value=end), expected)
+def test_wsd_matches_hugging_face(shape, warmup, end):
+  peak, total, cooldown = 0.3, 2000, 400
+  expected = wsd_reference(peak, total, warmup, cooldown, shape, shape, end, 2100)
+  check(lrsched.wsd(peak, total, warmup, cooldown, shape, shape, end_value=end), expected)
+
+
+def test_wsd_default_shapes_are_hugging_faces():
+  # get_wsd_schedule defaults: warmup_type="linear", decay_type="cosine".
+  expected = wsd_reference(1.0, 1000, 100, 300, "linear", "cosine", 0.0, 1100)
+  check(lrsched.wsd(1.0, 1000, 100, 300), expected)
+
+
+def inverse_sqrt_reference(peak, warmup, timescale, steps):
+  """Hugging Face transformers' _get_inverse_sqrt_schedule_lr_lambda, in absolute values."""
+  if timescale is None:
+    timescale = warmup or 10_000
+  out = []
+  for t in range(steps):
+    if t < warmup:
+      out.append(peak * t / max(1, warmup))
+    else:
+      out.append(peak / math.sqrt((t + timescale - warmup) / timescale))
+  return np.asarray(out)
+
+
+@pytest.mark.parametrize(("warmup", "timescale"), [(0, None), (100, None), (10, 1000)])
+def test_inverse_sqrt_matches_hugging_face(warmup, timescale):
+  check(lrsched.inverse_sqrt(0.5, warmup, timescale),
+        inverse_sqrt_reference(0.5, warmup, timescale, 3000))
+
+
+def test_warmup_join_stretch_match_their_formulas():
+  base = lrsched.sgdr(0.2, 100, 2, 1e-3)
+  b = np.asarray(base(jnp.arange(5000)), np.float64)
+  t = np.arange(3000)
+  # warmup: a linear ramp from init to schedule(0) over W steps, then schedule(t - W).
+  expected = np.where(t < 300, 0.01 + (b[0] - 0.01) * t / 300, b[np.maximum(t - 300, 0)])
+  check(lrsched.warmup(base, 300, 0.01), expected)
+  expected = np.where(t < 300, 0.01 + (b[0] - 0.01) * t / 300, b[t])
+  check(lrsched.warmup(base, 300, 0.01, prefix=False), expected)
+  # join: each schedule from its boundary, counted from 0 there.
+  other = lrsched.rex(0.05, 700)
+  o = np.asarray(other(jnp.arange(3000)), np.float64)
+  expected = np.where(t < 500, b[t], np.where(t < 1200, o[np.maximum(t - 500, 0)],
+                                              b[np.maximum(t - 1200, 0)]))
+  check(lrsched.join([base, other, base], [500, 1200]), expected)
+  # stretch: s(t) up to F, then s(floor(F + (t - F)(T - F)/(N - F))), then s(T + t - N).
+  expected = np.where(t <= 400, b[t], np.where(
+      t <= 2500, b[400 + (t - 400) * (1500 - 400) // (2500 - 400)], b[np.minimum(t - 1000, 4999)]))
+  check(lrsched.stretch(base, 400, 1500, 2500), expected)
 
 
 def test_step_decay_matches_optax_piecewise_constant():

@@ -8,17 +8,17 @@ from lrsched import data as datalib
 from lrsched.train import cycle_ends, ensemble_predict, load_snapshot_models, train
 from tests.train.conftest import tiny_config
 
-SGDR = {"name": "sgdr", "max_value": 0.05, "first_period": 1, "unit": "epochs"}
+SGDR = {"name": "sgdr", "peak_value": 0.05, "first_period": 1, "unit": "epochs"}
 
 
 @pytest.mark.parametrize("spec, total, steps_per_epoch, expected", [
-    ({"name": "sgdr", "max_value": 0.1, "first_period": 10}, 100, None, list(range(10, 101, 10))),
-    ({"name": "sgdr", "max_value": 0.1, "first_period": 10, "period_mult": 2}, 69, None, [10, 30]),
-    ({"name": "sgdr", "max_value": 0.1, "first_period": 2, "period_mult": 3, "unit": "epochs"},
+    ({"name": "sgdr", "peak_value": 0.1, "first_period": 10}, 100, None, list(range(10, 101, 10))),
+    ({"name": "sgdr", "peak_value": 0.1, "first_period": 10, "period_mult": 2}, 69, None, [10, 30]),
+    ({"name": "sgdr", "peak_value": 0.1, "first_period": 2, "period_mult": 3, "unit": "epochs"},
      100, 5, [10, 40]),
-    ({"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 3}, 20, None,
+    ({"name": "cyclic", "init_value": 0.01, "peak_value": 0.1, "step_size_up": 3}, 20, None,
      [6, 12, 18]),
-    ({"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 3,
+    ({"name": "cyclic", "init_value": 0.01, "peak_value": 0.1, "step_size_up": 3,
       "step_size_down": 5}, 20, None, [8, 16]),
 ])
 def test_cycle_ends(spec, total, steps_per_epoch, expected):
@@ -27,7 +27,7 @@ def test_cycle_ends(spec, total, steps_per_epoch, expected):
 
 def test_cycle_ends_are_where_the_rate_restarts():
   import lrsched
-  spec = {"name": "sgdr", "max_value": 0.1, "first_period": 7, "period_mult": 2}
+  spec = {"name": "sgdr", "peak_value": 0.1, "first_period": 7, "period_mult": 2}
   values = np.asarray(lrsched.from_spec(spec)(np.arange(200)))
   restarts = [int(c) for c in np.flatnonzero(np.diff(values) > 0) + 1]  # count of a jump up
   assert cycle_ends(spec, 199) == restarts  # state.step after the cycle's last update
