@@ -61,12 +61,12 @@ def configs(cycle: int = 5, cycles: int = 4, one_cycle_epochs: tuple[int, ...] =
   runs = {"step decay": base,
           "sgdr snapshots": dataclasses.replace(
               base, epochs=cycle * cycles, snapshots=True,
-              learning_rate={"name": "sgdr", "max_value": 0.1, "first_period": cycle,
+              learning_rate={"name": "sgdr", "peak_value": 0.1, "first_period": cycle,
                              "unit": "epochs"})}
   for epochs in one_cycle_epochs:
     runs[f"1cycle {epochs} epochs"] = dataclasses.replace(
         base, epochs=epochs,
-        learning_rate={"name": "one_cycle", "total_steps": epochs, "max_value": one_cycle_max,
+        learning_rate={"name": "one_cycle", "total_steps": epochs, "peak_value": one_cycle_max,
                        "unit": "epochs"},
         momentum={"name": "one_cycle_momentum", "total_steps": epochs, "unit": "epochs"})
   return runs

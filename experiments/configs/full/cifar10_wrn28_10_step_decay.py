@@ -13,7 +13,7 @@ Variants through overrides, e.g. the constant-rate baseline of Fig. 7
 (``learning_rate=0.1``), AutoDecay (``learning_rate=0.1 autodecay={'window':5,'tolerance':0.03}``),
 GD (``full_batch=True augment=False epochs=3000 learning_rate.boundaries=[1000]
 learning_rate.factor=0.1 batch_size=1000``), 1cycle (``epochs=30
-learning_rate={'name':'one_cycle','total_steps':30,'max_value':1.0,'unit':'epochs'}``).
+learning_rate={'name':'one_cycle','total_steps':30,'peak_value':1.0,'unit':'epochs'}``).
 
 Expected (published for WRN-28-10): ~96% test accuracy (3.9-4.0% error). Not run in this
 repository (no accelerator here); the CPU-scale results are in experiments/RESULTS.md.
