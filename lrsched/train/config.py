@@ -90,7 +90,9 @@ class Config:
       ``config.json``: ``"stretch"`` (the learning-rate and momentum schedules are
       stretched from the resume point with :func:`lrsched.stretch`, so the rate is
       continuous there and reaches the old end at the new last epoch; logged as
-      ``budget_change`` in that epoch's record) or ``"error"`` (refuse).
+      ``budget_change`` in that epoch's record) or ``"error"`` (refuse). A run that
+      had finished its old budget has no rest to stretch: extended, its schedules go
+      on as they would past their end (most hold their end value).
     seed: seeds the model, data order and augmentation (an integer >= 0).
     checkpoint_every: save an orbax checkpoint every N epochs (0: never) and at the end.
     keep_checkpoints: how many checkpoints to keep.

@@ -301,7 +301,10 @@ def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
                      "epochs follow the schedule's cycles)")
   change = {"mode": "stretch", "from_epoch": done, "old_epochs": saved.epochs,
             "new_epochs": config.epochs, "stretched": []}
-  if config.epochs == done:
+  if config.epochs == done or done >= saved.epochs:
+    # Nothing left to train, or a finished run extended: there is no rest of the
+    # schedule to stretch, so it goes on as it would past its end (most schedules hold
+    # their end value).
     return config, change
   values = {}
   for key in ("learning_rate", "momentum"):

@@ -297,3 +297,36 @@ def test_lock_files_are_whole_or_absent(tmp_path):
   _write_lock(tmp_path, os.getpid())  # this pid, not held: left by an earlier incarnation
   with pytest.warns(UserWarning, match="stale"), RunLock(tmp_path):
     pass
+
+
+# --- a new budget on resume ------------------------------------------------------------------
+
+def test_more_epochs_on_resume_stretch_the_schedule_without_a_jump(tmp_path, npz_path,
+                                                                  monkeypatch):
+  """Interrupted at epoch 1 of 3, resumed with 5: the decay moves from epoch 2 to epoch 3."""
+  lr = {"name": "step_decay", "init_value": 0.05, "boundaries": [2], "unit": "epochs"}
+  config = tiny_config(npz_path, epochs=3, learning_rate=lr)  # 8 steps per epoch
+  with monkeypatch.context() as patch:
+    interrupt_after(patch, 1)
+    with pytest.raises(KeyboardInterrupt):
+      train(config, tmp_path / "run")
+  with pytest.raises(ValueError, match="epochs changed from 3 to 5 on resume and "
+                                       "budget_change='error'"):
+    train(tiny_config(npz_path, epochs=5, learning_rate=lr, budget_change="error"),
+          tmp_path / "run", resume=True)
+  result = train(tiny_config(npz_path, epochs=5, learning_rate=lr), tmp_path / "run",
+                 resume=True)
+  rates = [r["learning_rate"] for r in result.history]  # the rate of each epoch's last step
+  # Steps 8..40 follow the old steps 8..24 at half speed: the drop at old step 16 is now
+  # at step 24, the first step of epoch 4; epoch 3 ends at step 23, still at 0.05.
+  np.testing.assert_allclose(rates, [0.05, 0.05, 0.05, 0.005, 0.005], rtol=1e-6)
+  change = result.history[1]["budget_change"]
+  assert change == {"mode": "stretch", "from_epoch": 1, "old_epochs": 3, "new_epochs": 5,
+                    "stretched": ["learning_rate"]}
+  saved = json.loads((tmp_path / "run/config.json").read_text())
+  assert saved["epochs"] == 5 and saved["learning_rate"]["name"] == "stretch"
+  assert saved["learning_rate"]["schedule"] == lr
+  # Resuming the stretched run again, with the original config object, is accepted.
+  again = train(tiny_config(npz_path, epochs=5, learning_rate=lr), tmp_path / "run",
+                resume=True)
+  assert [r["epoch"] for r in again.history] == [1, 2, 3, 4, 5]
