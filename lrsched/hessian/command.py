@@ -83,7 +83,13 @@ def _load_config(args: argparse.Namespace):
   if args.config is not None:
     path = pathlib.Path(args.config)
     if path.suffix == ".json":
-      return Config(**json.loads(path.read_text())), None
+      from lrsched.train.rundir import read_json
+
+      values = read_json(path)
+      try:
+        return Config(**values), None
+      except TypeError as error:
+        raise ValueError(f"{path} is not an lrsched config: {error}") from None
     return load_config(path), None
   run_dir = pathlib.Path(args.run_dir)
   return read_run_config(run_dir), run_dir

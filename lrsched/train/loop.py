@@ -43,7 +43,7 @@ from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
-from lrsched.train.rundir import RunLock, check_workdir, read_json, read_jsonl
+from lrsched.train.rundir import RunLock, check_workdir, read_json, read_jsonl, write_atomic
 from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
 from lrsched.train.transfer import copy_matching_weights
@@ -225,14 +225,8 @@ def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
   return [r for r in records if r["epoch"] <= last_epoch]
 
 
-def _write_atomic(path: pathlib.Path, text: str) -> None:
-  tmp = path.with_name(path.name + ".tmp")
-  tmp.write_text(text)
-  tmp.replace(path)
-
-
 def _write_history(path: pathlib.Path, history: list[dict]) -> None:
-  _write_atomic(path, "".join(json.dumps(r) + "\n" for r in history))
+  write_atomic(path, "".join(json.dumps(r) + "\n" for r in history))
 
 
 def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) -> RunResult:
@@ -421,7 +415,7 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
                             epoch_steps, workdir / "snapshots", state,
                             stepslib.make_predict_step(eval_def, mean, std, mesh))
   if lead:
-    _write_atomic(workdir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
+    write_atomic(workdir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
     if budget_change is not None:
       write(f"{workdir.name}: epochs {budget_change['old_epochs']} -> "
             f"{budget_change['new_epochs']} from epoch {budget_change['from_epoch']}; "
@@ -502,7 +496,7 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
         state = state.replace(opt_state=stepslib.replicate(mesh, optax.tree.set(
             state.opt_state, learning_rate=np.asarray(ad_state.learning_rate))))
         if lead:
-          _write_atomic(workdir / "autodecay.json",
+          write_atomic(workdir / "autodecay.json",
                         json.dumps(decisions(ad_state), indent=2) + "\n")
           if info["action"] in ("decay", "stop"):
             write(f"autodecay epoch {epoch}: {info['action']} (smoothed loss "

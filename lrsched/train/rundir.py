@@ -147,6 +147,14 @@ def check_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
   return workdir
 
 
+def write_atomic(path: str | pathlib.Path, text: str) -> None:
+  """Writes ``text`` to ``path`` through a temporary file and a rename: never torn."""
+  path = pathlib.Path(path)
+  tmp = path.with_name(path.name + ".tmp")
+  tmp.write_text(text)
+  tmp.replace(path)
+
+
 def read_json(path: str | pathlib.Path) -> Any:
   """Parses a JSON file; a damaged one is a ``ValueError`` naming the file."""
   path = pathlib.Path(path)

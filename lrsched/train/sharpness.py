@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from lrsched import data as datalib
 from lrsched.hessian import model_loss, top_eigenvalues
 from lrsched.plotting import save_figure
+from lrsched.train.rundir import read_jsonl, write_atomic
 
 
 class SharpnessTracker:
@@ -49,9 +50,7 @@ class SharpnessTracker:
     self.preprocess = lambda images: datalib.normalize(images, mean, std)
     self.path = pathlib.Path(path)
     self.records: list[dict[str, Any]] = []
-    if self.path.exists():
-      self.records = [r for r in map(json.loads, self.path.read_text().splitlines())
-                      if r["step"] <= start_step]
+    self.records = [r for r in read_jsonl(self.path) if r.get("step", math.inf) <= start_step]
     self._vector = None
     self._loss_fn = None
 
@@ -81,7 +80,7 @@ class SharpnessTracker:
 
   def write(self) -> None:
     """Writes ``sharpness.jsonl`` and ``sharpness.png`` beside it."""
-    self.path.write_text("".join(json.dumps(r) + "\n" for r in self.records))
+    write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
     if self.records:
       plot_sharpness(self.records, self.path.with_suffix(".png"))
 
