@@ -135,3 +135,120 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
            "|" + "|".join("---" for _ in header) + "|"]
   lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
   return "\n".join(lines)
+
+
+VERDICTS = ("reproduced", "contradicted", "not resolved", "not tested")
+"""The verdicts of :func:`paired_verdict` (``"not tested"`` is stated, never computed)."""
+
+
+def paired_verdict(a_values: Sequence[float], b_values: Sequence[float], direction: str,
+                   confidence: float = 0.95) -> dict[str, Any]:
+  """The verdict rule of ``experiments/RESULTS.md`` for a claim "A beats B on a metric".
+
+  The per-seed differences ``d_i = a_i - b_i`` (same seeds, same data order, so the
+  pairing removes what the seeds share) get a two-sided t-interval
+  ``mean(d) +- t_{(1+confidence)/2, n-1} * std(d, ddof=1) / sqrt(n)``. For the claim
+  ``A > B`` (``direction=">"``): ``"reproduced"`` when the interval lies above 0,
+  ``"contradicted"`` when it lies below 0, ``"not resolved"`` when it contains 0; for
+  ``"<"`` the same with the sides swapped.
+
+  Args:
+    a_values: the metric of run A, one value per seed.
+    b_values: the metric of run B for the same seeds, in the same order.
+    direction: ``">"`` (the claim is A > B) or ``"<"`` (A < B).
+    confidence: the interval's coverage, in (0, 1).
+
+  Returns:
+    ``{"n", "mean_difference", "ci_low", "ci_high", "confidence", "verdict"}``.
+
+  Example:
+    >>> v = paired_verdict([0.9, 0.8, 0.85], [0.7, 0.65, 0.7], ">")
+    >>> v["verdict"], round(v["mean_difference"], 3)
+    ('reproduced', 0.167)
+    >>> paired_verdict([0.9, 0.6, 0.8], [0.7, 0.7, 0.75], ">")["verdict"]
+    'not resolved'
+  """
+  import scipy.stats  # lazily: seed sweeps need it only here
+
+  a = np.asarray(a_values, dtype=np.float64)
+  b = np.asarray(b_values, dtype=np.float64)
+  if direction not in (">", "<"):
+    raise ValueError(f"direction must be '>' or '<', got {direction!r}")
+  if a.ndim != 1 or a.shape != b.shape or a.size < 2:
+    raise ValueError(f"a_values and b_values must be equal-length lists of >= 2 paired "
+                     f"seeds, got {a.size} and {b.size}")
+  if not (np.isfinite(a).all() and np.isfinite(b).all()):
+    raise ValueError("a_values and b_values must be finite")
+  if not 0.0 < confidence < 1.0:
+    raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+  d = a - b
+  mean, n = float(d.mean()), d.size
+  half = float(scipy.stats.t.ppf((1 + confidence) / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
+  low, high = mean - half, mean + half
+  above, below = low > 0, high < 0
+  if direction == "<":
+    above, below = below, above
+  verdict = "reproduced" if above else "contradicted" if below else "not resolved"
+  return {"n": n, "mean_difference": mean, "ci_low": low, "ci_high": high,
+          "confidence": confidence, "verdict": verdict}
+
+
+def claim(text: str, metric: str, a: str, b: str, a_values: Sequence[float],
+          b_values: Sequence[float], direction: str) -> dict[str, Any]:
+  """One claim of an experiment's results file, its verdict computed by :func:`paired_verdict`.
+
+  Returns:
+    ``{"claim", "metric", "a", "b", "a_values", "b_values", "direction", "verdict",
+    "mean_difference", "ci_low", "ci_high", "n", "confidence"}``.
+  """
+  result = paired_verdict(a_values, b_values, direction)
+  return {"claim": text, "metric": metric, "a": a, "b": b,
+          "a_values": [float(v) for v in a_values], "b_values": [float(v) for v in b_values],
+          "direction": direction, **result}
+
+
+def untested_claim(text: str, why: str) -> dict[str, Any]:
+  """A claim the setup cannot test, with the reason (verdict ``"not tested"``)."""
+  if not why:
+    raise ValueError("an untested claim needs the reason it cannot be tested")
+  return {"claim": text, "metric": None, "a": None, "b": None, "a_values": [],
+          "b_values": [], "direction": None, "verdict": "not tested", "why": why}
+
+
+def results_record(experiment: str, claims: Sequence[Mapping[str, Any]],
+                   histories: Mapping[str, Sequence[History]], configs: Mapping[str, Config],
+                   seeds: Sequence[int], metrics: Sequence[str]) -> dict[str, Any]:
+  """The raw results of an experiment: its claims and every run's final metrics per seed.
+
+  The format of ``experiments/results/<experiment>.json``:
+  ``{"experiment", "claims": [...], "runs": {name: {"seeds", "final": {metric: [per
+  seed]}, "config"}}}``; ``experiments/report.py`` writes RESULTS.md's tables and verdicts
+  from it.
+
+  Args:
+    experiment: the experiment's name (its script's stem).
+    claims: made with :func:`claim` or :func:`untested_claim`.
+    histories: ``{run name: [history per seed]}`` as :func:`run_seeds` returns.
+    configs: ``{run name: config}`` (seed excepted, the runs' configs).
+    seeds: the seeds, in the histories' order.
+    metrics: the metric keys recorded for every run (final epoch); a run without one
+      records ``None`` for it.
+  """
+  for item in claims:
+    if item.get("verdict") not in VERDICTS:
+      raise ValueError(f"claim {item.get('claim')!r} has no valid verdict")
+  runs = {}
+  for name, per_seed_histories in histories.items():
+    final = {key: [h[-1].get(key) for h in per_seed_histories] for key in metrics}
+    runs[name] = {"seeds": [int(s) for s in seeds], "final": final,
+                  "epochs": [len(h) for h in per_seed_histories],
+                  "config": json.loads(json.dumps(configs[name].to_dict()))}
+  return {"experiment": experiment, "claims": [dict(c) for c in claims], "runs": runs}
+
+
+def write_results(path: str | pathlib.Path, record: Mapping[str, Any]) -> pathlib.Path:
+  """Writes a :func:`results_record` as indented JSON (creating the directory)."""
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  path.write_text(json.dumps(record, indent=1) + "\n")
+  return path

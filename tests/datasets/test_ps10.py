@@ -79,3 +79,27 @@ def test_bad_arguments(kwargs, match):
     make_ps10("train", **kwargs)
   with pytest.raises(ValueError, match="split"):
     make_ps10("validation")
+
+
+def test_label_flip_noise_keeps_the_pattern_and_changes_the_label():
+  clean = make_ps10("train", num_train=2000, image_size=1, jitter=0.0, seed=4)
+  noisy = make_ps10("train", num_train=2000, image_size=1, jitter=0.0, seed=4,
+                    noise_fraction=0.1, noise="label_flip")
+  simple, complex_ = ps10_patterns(4)
+  flipped = noisy.kinds == 2
+  assert flipped.sum() == 200
+  vectors = noisy.images[:, 0, 0]
+  # A flipped sample is a pattern point of another class than its label says.
+  for vector, label in zip(vectors[flipped], noisy.labels[flipped], strict=True):
+    part, table = (vector[:3], simple) if vector[3:].max() == 0 else (vector[3:], complex_)
+    owner = np.argwhere(np.isclose(table, part).all(-1))[0, 0]
+    assert owner != label
+  in_simple = vectors[flipped][:, 3:].max(axis=1) == 0
+  assert in_simple.sum() == 100  # half simple, half complex
+  # Everything else is untouched: the same samples as without noise, same labels and kinds.
+  np.testing.assert_array_equal(np.sort(clean.images[:, 0, 0], axis=0),
+                                np.sort(vectors, axis=0))
+  assert make_ps10("test", num_test=100, image_size=1, noise="label_flip",
+                   noise_fraction=0.1).kinds.max() == 1
+  with pytest.raises(ValueError, match="noise must be one of"):
+    make_ps10("train", num_train=10, noise="flip")
