@@ -60,7 +60,7 @@ def schedules(total: int) -> dict[str, tuple[dict, float | dict]]:
       "sgdr": ({"name": "sgdr", "peak_value": PEAK, "first_period": total // 3}, 0.9),
       "wsd": ({"name": "wsd", "peak_value": PEAK, "total_steps": total,
                "warmup_steps": max(1, round(0.05 * total)),
-               "decay_steps": round(0.2 * total)}, 0.9),
+               "cooldown_steps": round(0.2 * total), "cooldown_shape": "linear"}, 0.9),
   }
 
 
