@@ -78,7 +78,8 @@ def test_console_script_entry_point_runs(tmp_path):
   index = lines.index("warmup(schedule, warmup_steps, init_value=0.0, prefix=True)")
   assert lines[index + 1] == "    A linear warmup in front of any schedule."
   names = [line.split("(")[0] for line in lines if not line.startswith(" ")]
-  assert names == lrsched.registered_names()
+  # (Other tests register test_* schedules in this process, not in the subprocess.)
+  assert names == [n for n in lrsched.registered_names() if not n.startswith("test_")]
   assert {"warmup_cosine_decay_schedule", "polynomial_schedule", "join", "stretch",
           "inverse_sqrt", "sgdr_schedule"} <= set(names)
 
