@@ -249,3 +249,13 @@ def test_describe_gives_signature_and_first_docstring_line():
     signature, summary = describe(name)
     assert signature.startswith(f"{name}("), name
     assert summary or name.startswith("test_"), name  # test_*: registered by a test
+
+
+@pytest.mark.parametrize("name", sorted(OPTAX_CASES))
+def test_optax_names_are_finite_at_the_ends_of_the_int32_range(name):
+  kwargs = OPTAX_CASES[name]
+  schedule = (lrsched.join(kwargs["schedules"], kwargs["boundaries"])
+              if name == "join_schedules" else lrsched.from_spec({"name": name, **kwargs}))
+  counts = np.array([-5, 0, 2**31 - 2, 2**31 - 1], np.int32)
+  for values in (schedule(counts), jax.jit(schedule)(counts), schedule(np.int64(2**40))):
+    assert np.all(np.isfinite(np.asarray(values))), values
