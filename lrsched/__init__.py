@@ -1,4 +1,26 @@
-"""lrsched: learning-rate schedules and loss-curvature analysis for JAX/Optax."""
+"""lrsched: learning-rate schedules and loss-curvature analysis for JAX/Optax.
+
+A map of the API (each name has a docstring with its formula and an example):
+
+Schedules (optax.Schedule functions of the step count; use them wherever optax takes
+a learning rate):
+  step_decay, cyclic, cyclic_momentum, one_cycle, one_cycle_momentum, sgdr, rex,
+  budgeted, wsd, inverse_sqrt       the families
+  warmup, join, stretch, per_epoch  composition: warmup in front, pieces, a new budget
+  exp_lr, texp                      Li & Arora: weight decay == an exponential rate
+  from_spec, register, registered_names   schedules from JSON-like specs (configs, CLI)
+Loss-driven and diagnostics:
+  autodecay (AutoDecay)             You et al.'s loss-driven decay
+  lr_range_test, plot_range_test    the learning-rate range test
+  scale_invariance                  renormalized SGD, scale-invariance checks
+Subpackages:
+  lrsched.train      Config, train, compare, run_seeds: training runs with checkpoints
+  lrsched.hessian    top_eigenvalues, hessian_trace, spectral_density, 2/lambda intervals
+  lrsched.data       load_dataset (tfds, .npz, PS10), batches, augmentation
+  lrsched.models     WideResNet, PreResNet (Flax NNX)
+  lrsched.plotting   schedule and training-curve plots
+Command line: ``lrsched --help``.
+"""
 
 from lrsched import scale_invariance
 from lrsched.autodecay import AutoDecay, AutoDecayState, autodecay

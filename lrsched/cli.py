@@ -37,7 +37,7 @@ def _parse_spec(text: str) -> tuple[str, dict]:
   try:
     spec = json.loads(text)
   except json.JSONDecodeError as error:
-    example = '{"name": "sgdr", "max_value": 0.1, "first_period": 100}'
+    example = '{"name": "sgdr", "peak_value": 0.1, "first_period": 100}'
     raise ValueError(f"a spec must be JSON such as '{example}': {error}") from None
   if not isinstance(spec, dict):
     raise ValueError(f"a spec must be a JSON object, got {text!r}")

@@ -290,9 +290,6 @@ def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
     raise ValueError(f"epochs changed from {saved.epochs} to {config.epochs} on resume and "
                      f"budget_change='error'; pass budget_change='stretch' to stretch the "
                      f"schedules from epoch {done}")
-  if config.snapshots:
-    raise ValueError("a snapshots=True run cannot change epochs on resume (its snapshot "
-                     "epochs follow the schedule's cycles)")
   change = {"mode": "stretch", "from_epoch": done, "old_epochs": saved.epochs,
             "new_epochs": config.epochs, "stretched": []}
   if config.epochs == done or done >= saved.epochs:
@@ -300,6 +297,9 @@ def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
     # schedule to stretch, so it goes on as it would past its end (most schedules hold
     # their end value).
     return config, change
+  if config.snapshots:
+    raise ValueError("a snapshots=True run cannot change epochs before it finished (its "
+                     "snapshots follow the schedule's cycles, which a stretch would move)")
   values = {}
   for key in ("learning_rate", "momentum"):
     spec = getattr(config, key)

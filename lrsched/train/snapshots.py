@@ -7,12 +7,13 @@ outputs next to the last snapshot alone.
 
 Where a cycle ends:
 
-* ``sgdr(max_value, first_period, period_mult)``: cycle ``i`` lasts
-  ``first_period * period_mult**i`` steps; it ends when the step counter reaches
-  ``first_period * (1 + m + ... + m**i)``.
+* ``sgdr(peak_value, first_period, period_mult, ..., cycle_limit)``: cycle ``i`` lasts
+  ``first_period * period_mult**i`` steps (``period_mult`` may be a float); it ends when
+  the step counter reaches ``ceil(first_period * (1 + m + ... + m**i))``, and there are
+  at most ``cycle_limit`` cycles (:func:`lrsched.schedules.sgdr.cycle_ends`).
 * ``cyclic(..., step_size_up, step_size_down)``: a cycle is one rise and one fall,
   ``step_size_up + step_size_down`` steps (``step_size_down`` defaults to
-  ``step_size_up``); at its end the rate is back at ``base_value``.
+  ``step_size_up``); at its end the rate is back at ``init_value``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from flax import nnx
 
 from lrsched import data as datalib
 from lrsched.schedules import resolve_spec
+from lrsched.schedules.sgdr import cycle_ends as sgdr_cycle_ends
 from lrsched.train import steps as stepslib
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.evaluation import ensemble_metrics
@@ -48,7 +50,7 @@ def cycle_ends(spec: Mapping[str, Any], total_steps: int,
     The increasing list of cycle ends ``<= total_steps``.
 
   Example:
-    >>> cycle_ends({"name": "sgdr", "max_value": 0.1, "first_period": 10,
+    >>> cycle_ends({"name": "sgdr", "peak_value": 0.1, "first_period": 10,
     ...             "period_mult": 2}, 100)
     [10, 30, 70]
   """
@@ -58,11 +60,8 @@ def cycle_ends(spec: Mapping[str, Any], total_steps: int,
   name, kwargs = resolve_spec(spec, steps_per_epoch)
   ends: list[int] = []
   if name == "sgdr":
-    period, mult, end = int(kwargs["first_period"]), int(kwargs.get("period_mult", 1)), 0
-    while end + period <= total_steps:
-      end += period
-      ends.append(end)
-      period *= mult
+    ends = sgdr_cycle_ends(kwargs["first_period"], kwargs.get("period_mult", 1.0),
+                           kwargs.get("cycle_limit"), total_steps)
   else:
     up = int(kwargs["step_size_up"])
     down = kwargs.get("step_size_down")

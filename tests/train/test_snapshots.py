@@ -6,7 +6,7 @@ import pytest
 
 from lrsched import data as datalib
 from lrsched.train import cycle_ends, ensemble_predict, load_snapshot_models, train
-from tests.train.conftest import tiny_config
+from tests.train.conftest import interrupt_after, tiny_config
 
 SGDR = {"name": "sgdr", "peak_value": 0.05, "first_period": 1, "unit": "epochs"}
 
@@ -76,7 +76,10 @@ def test_snapshot_ensemble_end_to_end_and_resume(npz_path, tmp_path):
         tmp_path / "no_checkpoints")
   assert len(load_snapshot_models(tmp_path / "no_checkpoints")) == 2
   # Interrupted after epoch 2 and resumed: the same snapshots and metrics.
-  train(tiny_config(npz_path, epochs=2, snapshots=True, learning_rate=SGDR), tmp_path / "b")
+  with pytest.MonkeyPatch.context() as patch:
+    interrupt_after(patch, 2)
+    with pytest.raises(KeyboardInterrupt):
+      train(config, tmp_path / "b")
   resumed = train(config, tmp_path / "b", resume=True)
   assert resumed.history[-1]["test_ensemble_accuracy"] == last["test_ensemble_accuracy"]
   assert len(resumed.snapshot_models) == 3
