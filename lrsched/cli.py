@@ -138,7 +138,7 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-  from lrsched.train.compare import compare, format_table
+  from lrsched.train.compare import compare, format_table, reading
 
   _init_distributed(args)
   configs = _load_configs(args.config, args.overrides)
@@ -148,6 +148,7 @@ def _compare(args: argparse.Namespace) -> None:
                for name, config in configs.items()}
   rows = compare(configs, args.workdir, resume=args.resume)
   print(format_table(rows))
+  print(reading(rows))
   out = pathlib.Path(args.workdir).resolve()
   print(f"curves: {out / 'compare.png'} (per run: {out}/<run>/curves.png); "
         f"table: {out / 'summary.json'}")

@@ -6,17 +6,19 @@ import inspect
 
 from flax import nnx
 
+from lrsched.models.mlp import MLP
 from lrsched.models.resnets import Fixed, FixedLinear, PreActBlock, PreResNet, WideResNet
 
-_MODELS = {"wide_resnet": WideResNet, "preresnet": PreResNet}
+_MODELS = {"wide_resnet": WideResNet, "preresnet": PreResNet, "mlp": MLP}
 
 
 def build_model(name: str, *, seed: int = 0, **kwargs) -> nnx.Module:
   """Builds a model by name, as configs name it.
 
   Args:
-    name: ``"wide_resnet"`` (kwargs of :class:`WideResNet`) or ``"preresnet"``
-      (kwargs of :class:`PreResNet`).
+    name: ``"wide_resnet"`` (kwargs of :class:`WideResNet`), ``"preresnet"``
+      (kwargs of :class:`PreResNet`) or ``"mlp"`` (kwargs of :class:`MLP`: spatially
+      constant images such as PS10).
     seed: seeds ``nnx.Rngs`` for initialization and dropout.
     **kwargs: the model's constructor arguments.
 
@@ -44,4 +46,4 @@ def build_model(name: str, *, seed: int = 0, **kwargs) -> nnx.Module:
   return cls(**kwargs, rngs=nnx.Rngs(seed))
 
 
-__all__ = ["Fixed", "FixedLinear", "PreActBlock", "PreResNet", "WideResNet", "build_model"]
+__all__ = ["MLP", "Fixed", "FixedLinear", "PreActBlock", "PreResNet", "WideResNet", "build_model"]

@@ -77,3 +77,34 @@ def format_table(rows: Sequence[Mapping[str, float]]) -> str:
           for line in lines]
   text.insert(1, "  ".join("-" * w for w in widths))
   return "\n".join(text)
+
+
+def reading(rows: Sequence[Mapping[str, float]]) -> str:
+  """One sentence that reads the table: who learned more, by how much (final epoch).
+
+  With PS10's per-kind metrics it compares complex-pattern test accuracy and the share of
+  noisy training samples whose (wrong) label the network reproduces (memorization; chance
+  is 10%); otherwise test accuracy. One run: its numbers.
+
+  Example:
+    >>> print(reading([{"run": "a", "test_accuracy": 0.8}, {"run": "b", "test_accuracy": 0.7}]))
+    a reached the highest test accuracy: 80.0% vs 70.0% for b (+10.0 points).
+  """
+  if not rows:
+    raise ValueError("rows must hold at least one run")
+  key = "test_accuracy_complex" if all("test_accuracy_complex" in r for r in rows) else (
+      "test_accuracy")
+  what = "complex-pattern test accuracy" if key.endswith("complex") else "test accuracy"
+  ranked = sorted(rows, key=lambda r: -r.get(key, -1.0))
+  best, rest = ranked[0], ranked[1:]
+  if not rest:
+    return f"{best['run']}: {what} {100 * best.get(key, float('nan')):.1f}%."
+  others = ", ".join(f"{100 * r[key]:.1f}% for {r['run']}" for r in rest)
+  text = (f"{best['run']} reached the highest {what}: {100 * best[key]:.1f}% vs {others} "
+          f"(+{100 * (best[key] - rest[0][key]):.1f} points).")
+  noise = "train_eval_accuracy_noise"
+  if all(noise in r for r in rows):
+    memorized = ", ".join(f"{r['run']} {100 * r[noise]:.1f}%" for r in ranked)
+    text += (f" Noisy training samples given their wrong label (memorized; chance 10%): "
+             f"{memorized}.")
+  return text

@@ -101,3 +101,16 @@ def test_dropout_only_in_train_mode():
 def test_bad_arguments_raise(make, match):
   with pytest.raises(ValueError, match=match):
     make()
+
+
+def test_mlp_is_the_network_of_the_channel_means():
+  from lrsched.models import build_model
+
+  model = build_model("mlp", width=32, depth=2, num_classes=5, in_channels=6)
+  model.eval()
+  x = np.random.default_rng(0).normal(size=(4, 3, 3, 6)).astype(np.float32)
+  constant = np.broadcast_to(x.mean(axis=(1, 2), keepdims=True), x.shape)
+  np.testing.assert_allclose(model(x), model(constant), rtol=1e-5, atol=1e-6)
+  assert model(x).shape == (4, 5) and model.features(x).shape == (4, 32)
+  with pytest.raises(ValueError, match="width must be a positive integer"):
+    build_model("mlp", width=0, num_classes=5, in_channels=6)

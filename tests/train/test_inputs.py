@@ -163,9 +163,22 @@ def test_compare_twice_prints_the_table_again_with_labelled_progress(tmp_path, c
   assert re.search(r"^slow: epoch 1/1 step 2 train_loss=", first.err, re.M)
   assert "\r" not in first.err
   assert "test acc %" in first.out
+  assert re.search(r"(fast|slow) reached the highest test accuracy: [\d.]+% vs [\d.]+% for "
+                   r"(slow|fast) \(\+[\d.]+ points\)", first.out)
   assert cli.main(argv) == 0  # the README's first command, run a second time
   second = capsys.readouterr()
   assert "read back, not retrained" in second.err
   assert second.out.splitlines()[:4] == first.out.splitlines()[:4]
   rows = json.loads((tmp_path / "cmp/summary.json").read_text())
   assert [r["run"] for r in rows] == ["fast", "slow"]
+
+
+def test_the_reading_of_a_ps10_table():
+  from lrsched.train.compare import reading
+
+  rows = [{"run": "constant", "test_accuracy_complex": 0.633, "train_eval_accuracy_noise": 0.043},
+          {"run": "step", "test_accuracy_complex": 0.866, "train_eval_accuracy_noise": 0.065}]
+  assert reading(rows) == (
+      "step reached the highest complex-pattern test accuracy: 86.6% vs 63.3% for constant "
+      "(+23.3 points). Noisy training samples given their wrong label (memorized; chance "
+      "10%): step 6.5%, constant 4.3%.")
