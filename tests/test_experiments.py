@@ -66,3 +66,27 @@ def test_config_files_load_and_build(path):
   """Every config file (CPU scale and full scale) loads through load_config and builds."""
   from lrsched.train import load_config
   _check(load_config(path))
+
+
+@pytest.mark.slow
+def test_ps10_patterns_writes_results_the_report_can_read(tmp_path):
+  """A 4-epoch, 2-seed pass: every run trains, the claims carry computed verdicts."""
+  import importlib.util
+
+  from lrsched.train.sweep import paired_verdict
+
+  module = runpy.run_path(str(EXPERIMENTS / "ps10_patterns.py"))
+  record = module["main"](["--workdir", str(tmp_path / "runs"), "--seeds", "0", "1",
+                           "--epochs", "4", "--results", str(tmp_path / "r.json"),
+                           "--figures", str(tmp_path / "fig")])
+  assert (tmp_path / "r.json").is_file() and (tmp_path / "fig/ps10_fig10.png").is_file()
+  assert "label_flip/1-NN on raw inputs" in record["runs"]
+  for item in record["claims"]:
+    if item["verdict"] != "not tested":
+      assert len(item["a_values"]) == 2
+      assert paired_verdict(item["a_values"], item["b_values"],
+                            item["direction"])["verdict"] == item["verdict"]
+  spec = importlib.util.spec_from_file_location("report", EXPERIMENTS / "report.py")
+  report = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(report)
+  assert "ps10_patterns" in report.verdict_table([record])

@@ -1,15 +1,15 @@
-"""PS10 with 10% noise, trained at the small constant rate that step decay ends at (0.001).
+"""PS10 with 10% flipped labels, trained at the small constant rate step decay ends at (0.001).
 
 The baseline of ``ps10_step_decay.py`` (You et al. 2019, Fig. 10: lrDecay vs a constant
 small learning rate); everything else is identical. Run::
 
-  lrsched compare --config experiments/configs/ps10_step_decay.py \
+  lrsched compare --config experiments/configs/ps10_step_decay.py \\
       --config experiments/configs/ps10_constant.py --workdir runs/ps10
 
-Expected (2 CPU cores, about a minute; seed 0): simple patterns learned more slowly
-than with step decay (~98% test at the end); complex patterns ~32% test, noisy training
-samples memorized to ~17% -- within a few points of step decay at this scale (see
-``ps10_step_decay.py``).
+Expected (2 CPU cores, about 2.5 minutes; seed 0): simple patterns ~99% test; complex
+patterns learned slowly and steadily, ending near 76% train / 64% test, about 20 points
+below step decay on the test set; flipped labels memorized about as rarely as with step
+decay (~5%).
 """
 
 import dataclasses

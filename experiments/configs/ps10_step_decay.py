@@ -1,37 +1,42 @@
-"""PS10 with 10% noisy samples, WRN-10-1, SGD with step decay (You et al. 2019, Sec. 5).
+"""PS10 with 10% flipped labels, an MLP, SGD with step decay (You et al. 2019, Sec. 5, Fig. 10).
 
 The README's main job runs it beside its constant-rate baseline::
 
-  lrsched compare --config experiments/configs/ps10_step_decay.py \
+  lrsched compare --config experiments/configs/ps10_step_decay.py \\
       --config experiments/configs/ps10_constant.py --workdir runs/ps10
 
 or alone: ``lrsched train --config experiments/configs/ps10_step_decay.py``.
 
-Learning rate 0.1, divided by 10 at epochs 15 and 23 of 30 (the paper's three
-stages at CPU scale); 8000 training samples (10% noise), 4x4 images (PS10 images
-are constant over space, so the size changes nothing but the cost).
+Learning rate 0.1, divided by 10 at epochs 150 and 450 of 600 (the paper's three stages);
+8000 training samples of which 10% keep their pattern and carry another class's label
+(``noise="label_flip"``), 2000 clean test samples. PS10's images are constant over space,
+so the network is an MLP on the 6 channel values (3 hidden layers of 512 units with
+BatchNorm, :class:`lrsched.models.MLP`): on these images a WideResNet computes the same
+kind of function at ~20x the cost per step, and needs far more steps than a CPU affords
+to learn the 100 complex patterns per class (the first CPU-scale runs, WRN-10-1 for 30
+epochs, learned 29%). 1-nearest-neighbour on the raw inputs is the reference of what is
+learnable: it classifies ~94% of complex test samples (experiments/ps10_patterns.py).
 
-Expected (2 CPU cores, about a minute per run; seed 0): simple patterns are
-learned within a few epochs (test accuracy on simple patterns ~99.7%); complex
-patterns stay hard at this scale (~29% test, ~34% train) and the noisy training
-samples are memorized to ~18%. Against ``ps10_constant.py`` (0.001 throughout)
-the final complex-pattern and noise accuracies are within a few points: the
-paper's Fig. 10 gap does not show at this size in one seed; the multi-seed study
-is experiment 1 of experiments/RESULTS.md.
+Expected (2 CPU cores, about 2.5 minutes; seed 0): simple patterns ~100% test; complex
+patterns plateau near 50% train in the 0.1 stage, jump at each decay and end at ~96%
+train / ~87% test; about 6% of the flipped training labels are reproduced (memorized;
+chance 10%). Against ``ps10_constant.py`` (0.001 throughout) step decay ends with ~20
+points more complex test accuracy; the multi-seed verdicts are in
+experiments/RESULTS.md (section 1).
 """
 
 from lrsched.train import Config
 
-EPOCHS = 30
-BOUNDARIES = [15, 23]
+EPOCHS = 600
+BOUNDARIES = [150, 450]
 
 
 def get_config() -> Config:
   return Config(
       data={"name": "ps10", "num_train": 8000, "num_test": 2000, "noise_fraction": 0.1,
-            "image_size": 4, "seed": 0},
+            "noise": "label_flip", "image_size": 1, "seed": 0},
       eval_train=True,
-      model={"name": "wide_resnet", "depth": 10, "widen_factor": 1},
+      model={"name": "mlp", "width": 512, "depth": 3},
       batch_size=128,
       epochs=EPOCHS,
       learning_rate={"name": "step_decay", "init_value": 0.1, "boundaries": BOUNDARIES,
@@ -39,5 +44,5 @@ def get_config() -> Config:
       momentum=0.9,
       weight_decay=5e-4,
       augment=False,  # PS10 images are constant over space: crops and flips do nothing
-      checkpoint_every=10,
+      checkpoint_every=100,
   )
