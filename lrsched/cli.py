@@ -118,6 +118,17 @@ def _resume_config(workdir: pathlib.Path, overrides: Sequence[str]):
   return config
 
 
+def _note_ignored_config(path: str, given, resumed) -> None:
+  """Says which fields of ``--config`` a resumed run does not take (it keeps config.json)."""
+  from lrsched.train.loop import config_differences
+
+  diff = config_differences(resumed, given, ignore=())
+  if diff:
+    fields = "; ".join(f"{k}: {a!r} (run) vs {b!r} (file)" for k, (a, b) in diff.items())
+    print(f"note: a resumed run keeps its config.json; {path} differs in {fields}",
+          file=sys.stderr)
+
+
 def _train(args: argparse.Namespace) -> None:
   from lrsched.train import train
 
@@ -128,7 +139,10 @@ def _train(args: argparse.Namespace) -> None:
     (name, config), = _load_configs([args.config], args.overrides).items()
   workdir = pathlib.Path(args.workdir or f"runs/{name}")
   if args.resume and (workdir / "config.json").is_file():
+    given = config if args.config is not None else None
     name, config = workdir.name, _resume_config(workdir, args.overrides)
+    if given is not None:
+      _note_ignored_config(args.config, given, config)
   elif args.config is None:
     raise ValueError(f"{workdir} holds no run (no config.json) to resume; give --config FILE")
   result = train(config, workdir, resume=args.resume)

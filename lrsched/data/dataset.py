@@ -49,9 +49,14 @@ class ArrayDataset:
                        f"got {labels.shape}")
     if len(images) == 0:
       raise ValueError(f"{self.name}: the dataset is empty")
+    if (np.issubdtype(images.dtype, np.integer) and images.dtype != np.uint8
+        and images.min() >= 0 and images.max() <= 255):
+      images = images.astype(np.uint8)  # pixel values stored in a wider integer type
     if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
-      raise ValueError(f"{self.name}: images must be uint8 (0..255) or floating, got dtype "
-                       f"{images.dtype}")
+      raise ValueError(f"{self.name}: images must be uint8 (0..255), integers in 0..255 or "
+                       f"floating, got dtype {images.dtype}"
+                       + (f" with values in [{images.min()}, {images.max()}]"
+                          if np.issubdtype(images.dtype, np.integer) else ""))
     if np.issubdtype(images.dtype, np.floating):
       bad = nonfinite_count(images)
       if bad:
@@ -65,6 +70,8 @@ class ArrayDataset:
     object.__setattr__(self, "labels", labels)
     if self.kinds is not None:
       kinds = np.asarray(self.kinds)
+      if np.issubdtype(kinds.dtype, np.floating) and np.all(kinds == np.round(kinds)):
+        kinds = kinds.astype(np.int64)
       if (kinds.shape != labels.shape or not np.issubdtype(kinds.dtype, np.integer)
           or kinds.min() < 0 or kinds.max() >= len(KIND_NAMES)):
         raise ValueError(f"{self.name}: kinds must be ({len(images)},) integer indices into "
@@ -156,6 +163,9 @@ def nonfinite_count(images: np.ndarray) -> int:
 def _integer_labels(labels: np.ndarray, name: str) -> np.ndarray:
   """``labels`` as int32; floats must be whole numbers; anything else is an error."""
   if np.issubdtype(labels.dtype, np.integer) and labels.dtype != np.bool_:
+    if labels.size and (labels.min() < 0 or labels.max() > np.iinfo(np.int32).max):
+      raise ValueError(f"{name}: labels must be class indices >= 0, got values in "
+                       f"[{labels.min()}, {labels.max()}]")
     return labels.astype(np.int32)
   if np.issubdtype(labels.dtype, np.floating):
     fractional = ~np.isfinite(labels) | (labels != np.round(labels))

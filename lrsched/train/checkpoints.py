@@ -131,6 +131,10 @@ class Checkpoints:
                        f"{'; '.join(f'epoch {e}: {why}' for e, why in skipped)}")
     return None, template
 
+  def reload(self) -> None:
+    """Forgets orbax's cached list of steps (after another process moved some)."""
+    self._manager.reload()
+
   def close(self) -> None:
     """Waits for pending saves and releases the manager (again: a no-op)."""
     if self._manager is not None:

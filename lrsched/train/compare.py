@@ -31,7 +31,7 @@ def compare(configs: Mapping[str, Config], workdir: str | pathlib.Path, *,
   Args:
     configs: ``{run name: config}``.
     workdir: parent directory of the runs.
-    resume: resume runs that have checkpoints. Without it, a run that already finished
+    resume: resume runs that have checkpoints. Either way, a run that already finished
       with the same config is read back from its ``metrics.jsonl`` (not retrained), so
       rerunning a comparison prints its table again.
 
@@ -43,7 +43,12 @@ def compare(configs: Mapping[str, Config], workdir: str | pathlib.Path, *,
   workdir = pathlib.Path(workdir)
   histories = {}
   for name, config in configs.items():
-    finished = None if resume else finished_history(config, workdir / name)
+    try:
+      finished = finished_history(config, workdir / name)
+    except ValueError:
+      if not resume:
+        raise
+      finished = None  # a run to resume with changes that resuming allows (e.g. epochs)
     if finished is not None:
       print(f"{name}: finished earlier in {workdir / name}; read back, not retrained",
             file=sys.stderr)
@@ -92,13 +97,22 @@ def reading(rows: Sequence[Mapping[str, float]]) -> str:
   """
   if not rows:
     raise ValueError("rows must hold at least one run")
-  key = "test_accuracy_complex" if all("test_accuracy_complex" in r for r in rows) else (
-      "test_accuracy")
-  what = "complex-pattern test accuracy" if key.endswith("complex") else "test accuracy"
-  ranked = sorted(rows, key=lambda r: -r.get(key, -1.0))
+  splits = sorted({k.split("_accuracy")[0] for r in rows for k in r
+                   if "_accuracy" in k and not k.startswith("train")})
+  candidates = [f"{split}_accuracy{suffix}" for suffix in ("_complex", "") for split in splits]
+  key = next((k for k in candidates if all(k in r for r in rows)), None)
+  if key is None:
+    return "no evaluation accuracy to compare."
+  split = key.split("_accuracy")[0]
+  what = (f"complex-pattern {split} accuracy" if key.endswith("complex")
+          else f"{split} accuracy")
+  ranked = sorted(rows, key=lambda r: -r[key])
   best, rest = ranked[0], ranked[1:]
   if not rest:
-    return f"{best['run']}: {what} {100 * best.get(key, float('nan')):.1f}%."
+    return f"{best['run']}: {what} {100 * best[key]:.1f}%."
+  if best[key] == rest[0][key]:
+    return (f"{best['run']} and {rest[0]['run']} tie on {what} "
+            f"({100 * best[key]:.1f}%).")
   others = ", ".join(f"{100 * r[key]:.1f}% for {r['run']}" for r in rest)
   text = (f"{best['run']} reached the highest {what}: {100 * best[key]:.1f}% vs {others} "
           f"(+{100 * (best[key] - rest[0][key]):.1f} points).")

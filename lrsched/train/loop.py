@@ -19,11 +19,13 @@ step; no checkpoint is written after it, so the last good one stays.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import pathlib
 import time
+import warnings
 from typing import Any
 
 import jax
@@ -43,7 +45,14 @@ from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
-from lrsched.train.rundir import RunLock, check_workdir, read_json, read_jsonl, write_atomic
+from lrsched.train.rundir import (
+    RunLock,
+    WorkdirLockedError,
+    check_workdir,
+    read_json,
+    read_jsonl,
+    write_atomic,
+)
 from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
 from lrsched.train.transfer import copy_matching_weights
@@ -67,7 +76,8 @@ class NonFiniteLossError(FloatingPointError):
     kept = ("no checkpoint was written yet" if checkpoint_epoch is None
             else f"the last good checkpoint is epoch {checkpoint_epoch}")
     super().__init__(f"{what} at step {step} (epoch {epoch}); stopped, {kept}. "
-                     f"Lower the learning rate or check the data.")
+                     f"Check the data, or train with a lower learning rate in a new workdir "
+                     f"(resuming repeats the same steps).")
 
 
 class RunExistsError(ValueError):
@@ -162,8 +172,9 @@ def read_run_config(run_dir: str | pathlib.Path) -> Config:
     raise ValueError(f"{config_path} is damaged: it holds {type(values).__name__}, not a config")
   try:  # fields added to Config since the run was saved take their defaults
     return Config(**values)
-  except TypeError as error:
-    raise ValueError(f"{config_path} is not a config of this lrsched version: {error}") from None
+  except (TypeError, ValueError) as error:
+    raise ValueError(f"{config_path} is not a valid config of this lrsched version: "
+                     f"{error}") from None
 
 
 def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
@@ -252,28 +263,55 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   """
   config.validate()
   workdir = pathlib.Path(workdir)
-  created = not workdir.exists()
+  created = [d for d in (workdir, *workdir.parents) if not d.exists()]  # deepest first
   workdir = check_workdir(workdir)
   lock = RunLock(workdir) if jax.process_index() == 0 else None
   try:
-    if lock is not None:
-      lock.acquire()
+    _lock_everywhere(lock)
     return _train(config, workdir, resume)
   finally:
     if lock is not None:
       lock.release()
-    if created and workdir.is_dir() and not any(workdir.iterdir()):
-      workdir.rmdir()  # refused before any work: leave nothing behind
+    for directory in created:  # refused before any work: leave nothing behind
+      with contextlib.suppress(OSError):  # not empty (work was done) or gone
+        directory.rmdir()
+
+
+def _lock_everywhere(lock: RunLock | None) -> None:
+  """Process 0 takes the lock; under ``jax.distributed`` every process learns the outcome."""
+  error = None
+  if lock is not None:
+    try:
+      lock.acquire()
+    except WorkdirLockedError as refused:
+      error = refused
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+
+    taken = multihost_utils.broadcast_one_to_all(np.int32(error is None))
+    if not int(taken) and error is None:
+      error = WorkdirLockedError("process 0 could not take the run directory's lock")
+  if error is not None:
+    raise error
+
+
+def config_differences(saved: Config, given: Config, ignore: tuple[str, ...] = SAFE_ON_RESUME
+                       ) -> dict[str, tuple[Any, Any]]:
+  """``{field: (saved value, given value)}`` where two configs differ, ``ignore`` aside.
+
+  A schedule that a resumed run stretched (``{"name": "stretch", "schedule": ...}``) is
+  compared by the schedule it stretched.
+  """
+  a, b = (json.loads(json.dumps(c.to_dict())) for c in (saved, given))
+  for key in ("learning_rate", "momentum"):
+    while isinstance(a[key], dict) and a[key].get("name") == "stretch" and b[key] != a[key]:
+      a[key] = a[key]["schedule"]
+  return {k: (a[k], b.get(k)) for k in a if k not in ignore and a[k] != b.get(k)}
 
 
 def _differences(saved: Config, given: Config) -> list[str]:
-  """The fields (outside :data:`SAFE_ON_RESUME`) where ``given`` differs from ``saved``."""
-  a, b = (json.loads(json.dumps(c.to_dict())) for c in (saved, given))
-  for key in ("learning_rate", "momentum"):  # a stretched run: compare the original
-    while isinstance(a[key], dict) and a[key].get("name") == "stretch" and b[key] != a[key]:
-      a[key] = a[key]["schedule"]
-  return [f"{k}: {a[k]!r} (saved) != {b[k]!r} (given)" for k in a
-          if k not in SAFE_ON_RESUME and a[k] != b.get(k)]
+  return [f"{k}: {a!r} (saved) != {b!r} (given)"
+          for k, (a, b) in config_differences(saved, given).items()]
 
 
 def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
@@ -286,6 +324,9 @@ def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
   if config.epochs < done:
     raise ValueError(f"epochs={config.epochs} is below the {done} epochs this run has "
                      f"already trained")
+  if config.momentum_init == "exp_lr":
+    raise ValueError("a momentum_init='exp_lr' run cannot change epochs on resume: its "
+                     "momentum buffer was built for the original exp_lr schedule")
   if config.budget_change == "error":
     raise ValueError(f"epochs changed from {saved.epochs} to {config.epochs} on resume and "
                      f"budget_change='error'; pass budget_change='stretch' to stretch the "
@@ -320,6 +361,9 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
     if not resume and (saved_epochs or read_history(metrics_path, 10**9)):
       raise RunExistsError(workdir, saved_epochs[-1] if saved_epochs else None)
     saved = read_run_config(workdir) if resume and config_path.exists() else None
+    if resume and saved is None and saved_epochs:
+      warnings.warn(f"{workdir} has checkpoints but no config.json: the given config cannot "
+                    f"be checked against the run it resumes", stacklevel=3)
     if saved is not None:
       diff = _differences(saved, config)
       if diff:
@@ -345,6 +389,13 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
         step=np.int32(0), params=params, model_state=rest, opt_state=opt_state))
     last_saved, state = (checkpoints.restore_newest(state, move_damaged=lead)
                          if resume else (None, state))
+    if jax.process_count() > 1:  # process 0 may have moved damaged checkpoints aside
+      from jax.experimental import multihost_utils
+
+      multihost_utils.sync_global_devices("lrsched: checkpoints restored")
+      checkpoints.reload()
+    if resume and last_saved is None:
+      _restart_warning(workdir, config)
     budget_change = None
     if saved is not None:
       config, budget_change = _stretched(config, saved, last_saved or 0, epoch_steps)
@@ -355,6 +406,22 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
                        epoch_steps)
   finally:
     checkpoints.close()
+
+
+def _restart_warning(workdir: pathlib.Path, config: Config) -> None:
+  """Resuming without a checkpoint: refuse to discard a finished run, warn for a partial one."""
+  recorded = read_history(workdir / "metrics.jsonl", 10**9)
+  if not recorded:
+    return
+  finished = (len(recorded) >= config.epochs
+              or recorded[-1].get("autodecay_action") == "stop")
+  if finished:
+    raise ValueError(f"{workdir} holds a finished run without checkpoints ({len(recorded)} "
+                     f"epochs in metrics.jsonl): there is nothing to resume, and restarting "
+                     f"would discard it; read it with lrsched.train.sweep.finished_history or "
+                     f"choose a new workdir")
+  warnings.warn(f"{workdir} holds no checkpoint: restarting at epoch 1 discards the "
+                f"{len(recorded)} epoch(s) recorded in metrics.jsonl", stacklevel=3)
 
 
 def _fresh_start(config: Config, model: nnx.Module, state: stepslib.TrainState, mesh,

@@ -9,13 +9,13 @@ read ``config.json`` and ``metrics.jsonl`` and name the file when it is damaged.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import pathlib
 import socket
 import time
+import uuid
 import warnings
 from typing import Any
 
@@ -23,6 +23,7 @@ LOCK_NAME = "lrsched.lock"
 """The lock file in a run directory while a process trains in it."""
 
 _HELD: set[pathlib.Path] = set()  # the locks this process holds now
+_NO_FLOCK = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ENOSYS}
 
 
 class WorkdirLockedError(RuntimeError):
@@ -39,13 +40,32 @@ def _alive(pid: int) -> bool:
   return True
 
 
-class RunLock:
-  """An exclusive lock on a run directory: ``workdir/lrsched.lock`` holds pid and host.
+def _identity() -> dict[str, Any]:
+  return {"pid": os.getpid(), "host": socket.gethostname(),
+          "started": time.strftime("%Y-%m-%d %H:%M:%S")}
 
-  The lock file is created atomically (written to a temporary file, then hard-linked to
-  its name, which fails if it exists), so a reader never sees a half-written lock. A lock
-  left by a dead process on this host is taken over with a warning; a lock of another
-  host cannot be checked and is refused with the command that removes it.
+
+def _parse(text: str) -> dict[str, Any]:
+  try:
+    holder = json.loads(text)
+  except ValueError:
+    return {}
+  return holder if isinstance(holder, dict) else {}
+
+
+class RunLock:
+  """An exclusive lock on a run directory: ``workdir/lrsched.lock``, naming pid and host.
+
+  The lock is an advisory ``flock`` on that file, which the kernel drops when its process
+  dies however it dies (kill -9, a recycled VM), so a lock left behind is never mistaken
+  for a live one and is taken over with a warning naming the process that left it.
+  Holding the lock means holding the ``flock`` on the file that is at the path (checked
+  after locking, so a file removed and recreated meanwhile cannot be held twice).
+
+  Where the file system has no ``flock`` (some network and FUSE mounts), the lock is
+  the file's existence (created with ``O_EXCL``): a lock left by a dead process of this
+  host is taken over with a warning; one of another host cannot be checked and is
+  refused with the command that removes it.
 
   Use as a context manager or call :meth:`acquire` / :meth:`release`.
 
@@ -56,62 +76,98 @@ class RunLock:
   def __init__(self, workdir: str | pathlib.Path):
     self.path = pathlib.Path(workdir) / LOCK_NAME
     self.held = False
+    self._fd: int | None = None
 
-  def _holder(self) -> dict[str, Any] | None:
-    try:
-      holder = json.loads(self.path.read_text())
-      return holder if isinstance(holder, dict) else {}
-    except FileNotFoundError:
-      return None
-    except (OSError, ValueError):
-      return {}
+  def _refuse(self, holder: dict[str, Any], hint: bool) -> WorkdirLockedError:
+    where = (f"pid {holder.get('pid')} on host {holder.get('host')}" if holder
+             else "a process that has not written its name yet")
+    remove = f"; if that process is gone, remove the lock: rm {self.path}" if hint else ""
+    return WorkdirLockedError(
+        f"{self.path.parent} is in use by another lrsched process ({where}, since "
+        f"{holder.get('started', '?')}): two runs in one directory would overwrite each "
+        f"other's checkpoints and metrics; wait for it or choose another workdir{remove}")
 
   def acquire(self) -> None:
     """Takes the lock; raises :class:`WorkdirLockedError` if a live process holds it."""
-    me = {"pid": os.getpid(), "host": socket.gethostname(),
-          "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-    tmp = self.path.with_name(f".{LOCK_NAME}.{me['pid']}.tmp")
-    tmp.write_text(json.dumps(me) + "\n")
-    try:
-      for _ in range(3):
+    import fcntl
+
+    for _ in range(10):
+      fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+      try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+      except BlockingIOError:
+        holder = _parse(os.pread(fd, 4096, 0).decode(errors="replace"))
+        os.close(fd)
+        raise self._refuse(holder, hint=False) from None
+      except OSError as error:
+        os.close(fd)
+        if error.errno in _NO_FLOCK:
+          return self._acquire_exclusive()
+        raise
+      try:  # the locked file must still be the one at the path
+        current = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+      except FileNotFoundError:
+        current = False
+      if not current:
+        os.close(fd)
+        continue
+      previous = _parse(os.pread(fd, 4096, 0).decode(errors="replace"))
+      me = _identity()
+      if previous.get("pid") is not None and (previous.get("pid"), previous.get("host")) != (
+          me["pid"], me["host"]):
+        warnings.warn(f"{self.path}: took over the lock left by pid {previous.get('pid')} on "
+                      f"{previous.get('host')} (since {previous.get('started', '?')}); that "
+                      f"process no longer holds it", stacklevel=2)
+      os.ftruncate(fd, 0)
+      os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
+      os.fsync(fd)
+      self._fd, self.held = fd, True
+      _HELD.add(self.path.resolve())
+      return
+    raise WorkdirLockedError(f"could not take the lock {self.path} (it keeps being replaced)")
+
+  def _acquire_exclusive(self) -> None:
+    """The lock without ``flock``: the file's existence, created with ``O_EXCL``."""
+    me = _identity()
+    for _ in range(3):
+      try:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+      except FileExistsError:
         try:
-          os.link(tmp, self.path)
-          self.held = True
-          _HELD.add(self.path.resolve())
-          return
-        except FileExistsError:
-          pass
-        holder = self._holder()
-        if holder is None:  # released meanwhile
+          holder = _parse(self.path.read_text())
+        except FileNotFoundError:  # released meanwhile
           continue
         pid, host = holder.get("pid"), holder.get("host")
         # Stale: a dead process of this host, or this pid without holding it (a lock left
         # by an earlier container or session that had the same pid).
         mine = pid == me["pid"] and self.path.resolve() not in _HELD
-        stale = (host == me["host"] and isinstance(pid, int) and (mine or not _alive(pid)))
-        if not stale:
-          where = f"pid {pid} on host {host}" if holder else "an unreadable lock"
-          hint = ("" if host == me["host"] else
-                  f"; if that process is gone, remove the lock: rm {self.path}")
-          raise WorkdirLockedError(
-              f"{self.path.parent} is in use by another lrsched process ({where}, since "
-              f"{holder.get('started', '?')}): two runs in one directory would overwrite "
-              f"each other's checkpoints and metrics; wait for it or choose another "
-              f"workdir{hint}")
-        warnings.warn(f"{self.path}: taking over a stale lock of pid {pid} on {host} "
-                      f"(that process no longer runs)", stacklevel=2)
-        with contextlib.suppress(FileNotFoundError):
-          self.path.unlink()
-      raise WorkdirLockedError(f"could not take the lock {self.path} (contended)")
-    finally:
-      tmp.unlink(missing_ok=True)
-
-  def release(self) -> None:
-    """Removes the lock if this object holds it."""
-    if self.held:
-      holder = self._holder()
-      if holder and holder.get("pid") == os.getpid():
+        if not (host == me["host"] and isinstance(pid, int) and (mine or not _alive(pid))):
+          raise self._refuse(holder, hint=True) from None
+        warnings.warn(f"{self.path}: took over a stale lock of pid {pid} on {host} (that "
+                      f"process no longer runs)", stacklevel=3)
         self.path.unlink(missing_ok=True)
+        continue
+      os.write(fd, (json.dumps(me) + "\n").encode())
+      os.close(fd)
+      self.held = True
+      _HELD.add(self.path.resolve())
+      return
+    raise WorkdirLockedError(f"could not take the lock {self.path} (contended)")
+
+  def release(self, remove: bool = True) -> None:
+    """Releases the lock if this object holds it (and removes the file with ``remove``)."""
+    if not self.held:
+      return
+    try:
+      if remove:
+        if self._fd is None or os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+          self.path.unlink(missing_ok=True)
+    except FileNotFoundError:
+      pass
+    finally:
+      if self._fd is not None:
+        os.close(self._fd)  # drops the flock
+        self._fd = None
       _HELD.discard(self.path.resolve())
       self.held = False
 
@@ -137,7 +193,7 @@ def check_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
       raise ValueError(f"workdir {str(workdir)!r} {what}: choose a directory")
   try:
     workdir.mkdir(parents=True, exist_ok=True)
-    probe = workdir / f".lrsched-write-test-{os.getpid()}"
+    probe = workdir / f".lrsched-write-test-{uuid.uuid4().hex}"
     probe.write_text("")
     probe.unlink()
   except OSError as error:

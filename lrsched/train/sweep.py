@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from lrsched.train.config import Config
-from lrsched.train.loop import read_history, read_run_config, train
+from lrsched.train.loop import config_differences, read_history, read_run_config, train
 
 History = list[dict[str, Any]]
 IGNORED_FIELDS = ("checkpoint_every", "keep_checkpoints", "progress", "budget_change")
@@ -72,12 +72,13 @@ def finished_history(config: Config, run_dir: str | pathlib.Path) -> History | N
   run_dir = pathlib.Path(run_dir)
   if not (run_dir / "config.json").is_file():
     return None
-  saved = json.loads(json.dumps(read_run_config(run_dir).to_dict()))
-  wanted = json.loads(json.dumps(config.to_dict()))
-  for key in IGNORED_FIELDS:  # fields that do not change the results
-    saved.pop(key, None), wanted.pop(key, None)
-  if saved != wanted:
-    diff = sorted(k for k in wanted if saved.get(k) != wanted[k])
+  saved = read_run_config(run_dir)
+  diff = sorted(config_differences(saved, config, IGNORED_FIELDS))
+  if diff == ["epochs"]:
+    raise ValueError(f"{run_dir} holds a run of {saved.epochs} epochs, not {config.epochs}: "
+                     f"resume it to change its budget (train(..., resume=True), --resume), "
+                     f"or remove it to rerun")
+  if diff:
     raise ValueError(f"{run_dir} holds a run of a different config (fields {diff}); "
                      f"remove it to rerun")
   history = read_history(run_dir / "metrics.jsonl", config.epochs)

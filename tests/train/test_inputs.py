@@ -71,7 +71,8 @@ def _npz(path, **arrays):
     ({"y_train": np.array(["cat"] * 64)}, "train",
      r"labels must be integer class indices, got dtype <U3 \(e.g. np.str_\('cat'\)\)"),
     ({"x_train": np.ones((64, 8, 8, 3), bool)}, "train",
-     r"\(x_train, y_train\): images must be uint8 \(0..255\) or floating, got dtype bool"),
+     r"\(x_train, y_train\): images must be uint8 \(0..255\), integers in 0..255 or "
+     r"floating, got dtype bool"),
     ({"x_train": np.zeros((0, 8, 8, 3), np.uint8), "y_train": np.zeros(0, int)}, "train",
      r"\(x_train, y_train\): the dataset is empty"),
 ])

@@ -1,5 +1,7 @@
 """Runs that cannot be lost or corrupted: the lock, damaged files, resume, the NaN guard."""
 
+import dataclasses
+import errno
 import json
 import os
 import pathlib
@@ -50,28 +52,56 @@ def _write_lock(workdir: pathlib.Path, pid: int, host: str | None = None) -> Non
       {"pid": pid, "host": host or socket.gethostname(), "started": "earlier"}))
 
 
-def test_a_live_lock_refuses_a_second_run_and_a_stale_one_is_taken_over(tmp_path, npz_path):
+HOLDER = """
+import fcntl, json, os, socket, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                         "started": "now"}).encode())
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_live_lock_refuses_a_second_run_and_a_dead_ones_is_taken_over(tmp_path, npz_path):
   workdir = tmp_path / "run"
-  holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+  workdir.mkdir()
+  holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(workdir / LOCK_NAME)],
+                            stdout=subprocess.PIPE, text=True)
   try:
-    _write_lock(workdir, holder.pid)
+    assert holder.stdout.readline().strip() == "locked"
     with pytest.raises(WorkdirLockedError, match=f"in use by another lrsched process "
                                                  f".pid {holder.pid} on host"):
       train(tiny_config(npz_path, epochs=1), workdir)
     assert not (workdir / "checkpoints").exists() and not (workdir / "config.json").exists()
   finally:
-    holder.kill()
+    holder.kill()  # like kill -9: the kernel drops its lock, its lock file stays
     holder.wait()
-  # The holder is dead now: its lock is stale and taken over with a warning.
-  with pytest.warns(UserWarning, match=f"taking over a stale lock of pid {holder.pid}"):
+  assert json.loads((workdir / LOCK_NAME).read_text())["pid"] == holder.pid
+  with pytest.warns(UserWarning, match=f"took over the lock left by pid {holder.pid}"):
     result = train(tiny_config(npz_path, epochs=1), workdir)
   assert len(result.history) == 1 and not (workdir / LOCK_NAME).exists()
 
 
-def test_a_lock_of_another_host_is_refused_with_how_to_remove_it(tmp_path):
+def test_without_flock_a_stale_lock_of_this_host_is_taken_over_and_others_refused(
+    tmp_path, monkeypatch):
+  import fcntl
+
+  def no_flock(fd, operation):
+    raise OSError(errno.ENOLCK, "No locks available")
+
+  monkeypatch.setattr(fcntl, "flock", no_flock)
   _write_lock(tmp_path, 12345, host="some-other-host")
   with pytest.raises(WorkdirLockedError, match=f"rm {tmp_path / LOCK_NAME}"):
     RunLock(tmp_path).acquire()
+  dead = subprocess.Popen([sys.executable, "-c", "pass"])
+  dead.wait()
+  _write_lock(tmp_path, dead.pid)
+  with pytest.warns(UserWarning, match=f"stale lock of pid {dead.pid}"), RunLock(tmp_path):
+    assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    with pytest.raises(WorkdirLockedError, match=f"pid {os.getpid()}"):
+      RunLock(tmp_path).acquire()
+  assert not (tmp_path / LOCK_NAME).exists()
 
 
 def test_a_second_cli_process_on_a_live_workdir_is_refused(tmp_path):
@@ -287,16 +317,13 @@ def test_a_run_without_checkpoints_is_not_overwritten(tmp_path, npz_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX process ids")
-def test_lock_files_are_whole_or_absent(tmp_path):
+def test_one_process_cannot_hold_a_lock_twice(tmp_path):
   with RunLock(tmp_path) as lock:
     holder = json.loads(lock.path.read_text())
     assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
     with pytest.raises(WorkdirLockedError, match=f"pid {os.getpid()}"):
       RunLock(tmp_path).acquire()  # this very process, through another object
   assert list(tmp_path.iterdir()) == []
-  _write_lock(tmp_path, os.getpid())  # this pid, not held: left by an earlier incarnation
-  with pytest.warns(UserWarning, match="stale"), RunLock(tmp_path):
-    pass
 
 
 # --- a new budget on resume ------------------------------------------------------------------
@@ -330,3 +357,50 @@ def test_more_epochs_on_resume_stretch_the_schedule_without_a_jump(tmp_path, npz
   again = train(tiny_config(npz_path, epochs=5, learning_rate=lr), tmp_path / "run",
                 resume=True)
   assert [r["epoch"] for r in again.history] == [1, 2, 3, 4, 5]
+
+
+def test_finished_runs_without_checkpoints_are_not_restarted_by_resume(tmp_path, npz_path):
+  config = tiny_config(npz_path, epochs=1, checkpoint_every=0)
+  train(config, tmp_path / "run")
+  with pytest.raises(ValueError, match="finished run without checkpoints .1 epochs"):
+    train(config, tmp_path / "run", resume=True)
+  assert len(read_jsonl(tmp_path / "run/metrics.jsonl")) == 1
+  # A partial one (interrupted before its only checkpoint) restarts, with a warning.
+  longer = tiny_config(npz_path, epochs=3, checkpoint_every=0)
+  with pytest.warns(UserWarning, match="restarting at epoch 1 discards the 1 epoch"):
+    result = train(longer, tmp_path / "run", resume=True)
+  assert [r["epoch"] for r in result.history] == [1, 2, 3]
+
+
+def test_finished_history_of_an_extended_run(tmp_path, npz_path):
+  from lrsched.train.sweep import finished_history
+
+  lr = {"name": "step_decay", "init_value": 0.05, "boundaries": [1], "unit": "epochs"}
+  config = tiny_config(npz_path, epochs=2, learning_rate=lr, keep_checkpoints=3)
+  with pytest.MonkeyPatch.context() as patch:
+    interrupt_after(patch, 1)
+    with pytest.raises(KeyboardInterrupt):
+      train(config, tmp_path / "run")
+  longer = tiny_config(npz_path, epochs=3, learning_rate=lr, keep_checkpoints=3)
+  train(longer, tmp_path / "run", resume=True)  # stretched from epoch 1
+  assert len(finished_history(longer, tmp_path / "run")) == 3  # the original spec matches
+  with pytest.raises(ValueError, match="holds a run of 3 epochs, not 4: resume it"):
+    finished_history(tiny_config(npz_path, epochs=4, learning_rate=lr), tmp_path / "run")
+
+
+def test_exp_lr_runs_cannot_change_their_budget(tmp_path, npz_path):
+  lr = {"name": "exp_lr", "init_value": 0.05, "weight_decay": 5e-4, "momentum": 0.9}
+  config = tiny_config(npz_path, epochs=2, learning_rate=lr, weight_decay=0.0,
+                       momentum_init="exp_lr")
+  with pytest.MonkeyPatch.context() as patch:
+    interrupt_after(patch, 1)
+    with pytest.raises(KeyboardInterrupt):
+      train(config, tmp_path / "run")
+  with pytest.raises(ValueError, match="momentum_init='exp_lr' run cannot change epochs"):
+    train(dataclasses.replace(config, epochs=3), tmp_path / "run", resume=True)
+
+
+def test_directories_created_for_a_refused_run_are_removed(tmp_path, npz_path):
+  with pytest.raises(ValueError, match="exceeds"):
+    train(tiny_config(npz_path, batch_size=1024), tmp_path / "a/b/c")
+  assert not (tmp_path / "a").exists()
