@@ -6,10 +6,9 @@ small learning rate); everything else is identical. Run::
   lrsched compare --config experiments/configs/ps10_step_decay.py \\
       --config experiments/configs/ps10_constant.py --workdir runs/ps10
 
-Expected (2 CPU cores, about 2.5 minutes; seed 0): simple patterns ~99% test; complex
-patterns learned slowly and steadily, ending near 76% train / 64% test, about 20 points
-below step decay on the test set; flipped labels memorized about as rarely as with step
-decay (~5%).
+Expected (2 CPU cores, about 2.5 minutes; seed 0): simple patterns 99.9% test; complex
+patterns learned slowly and steadily, ending at 80.2% train / 68.6% test, 18.0 points
+below step decay on the test set; 5.1% of the flipped labels reproduced (step decay: 6.5%).
 """
 
 import dataclasses
