@@ -235,7 +235,7 @@ def plot_training_curves(history: Sequence[Mapping[str, float]],
         # Several runs: colour = run, line style = metric. One run: colour = metric.
         color = colors[(run_index if several else key_index) % len(colors)]
         ax.plot(*zip(*points, strict=True), color=color, linestyle=linestyle, marker=marker,
-                markersize=4, label=key)
+                markersize=4, markevery=max(1, len(points) // 12), label=key)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("epoch")
     if ylabel == "learning rate":

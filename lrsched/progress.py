@@ -3,8 +3,9 @@
 * A terminal gets tqdm's text bar (labelled, e.g. with the run name).
 * A notebook gets tqdm's widget when ``ipywidgets`` is installed (Colab has it) and the
   text bar otherwise, so plain Jupyter never warns ``IProgress not found``.
-* Output redirected to a file or a pipe (a batch job, CI) gets one line per epoch
-  instead of a bar, which would write thousands of carriage-return updates.
+* Output redirected to a file or a pipe (a batch job, CI) gets plain lines instead of a
+  bar, which would write thousands of carriage-return updates: one per epoch, at most
+  about 50 per run (the first and last epochs always).
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class EpochProgress:
     values = {k: record[k] for k in shown if k in record}
     if self.bar is not None:
       self.bar.set_postfix({k: _format(v) for k, v in values.items()})
-    elif self.lines:
+    elif self.lines and (record["epoch"] in (1, self.epochs)
+                         or record["epoch"] % max(1, self.epochs // 50) == 0):
       metrics = " ".join(f"{k}={_format(v)}" for k, v in values.items())
       print(f"{self.label}: epoch {record['epoch']}/{self.epochs} step {record.get('step')} "
             f"{metrics} ({record.get('seconds', 0.0):.1f} s)", file=sys.stderr, flush=True)
