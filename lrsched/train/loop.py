@@ -395,7 +395,7 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
       multihost_utils.sync_global_devices("lrsched: checkpoints restored")
       checkpoints.reload()
     if resume and last_saved is None:
-      _restart_warning(workdir, config)
+      _restart_warning(workdir, saved or config)
     budget_change = None
     if saved is not None:
       config, budget_change = _stretched(config, saved, last_saved or 0, epoch_steps)
@@ -409,7 +409,11 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
 
 
 def _restart_warning(workdir: pathlib.Path, config: Config) -> None:
-  """Resuming without a checkpoint: refuse to discard a finished run, warn for a partial one."""
+  """Resuming without a checkpoint: refuse to discard a finished run, warn for a partial one.
+
+  ``config`` is the run's own (its ``config.json`` where there is one): finished means
+  finished with the budget it was trained for.
+  """
   recorded = read_history(workdir / "metrics.jsonl", 10**9)
   if not recorded:
     return

@@ -365,7 +365,11 @@ def test_finished_runs_without_checkpoints_are_not_restarted_by_resume(tmp_path,
   with pytest.raises(ValueError, match="finished run without checkpoints .1 epochs"):
     train(config, tmp_path / "run", resume=True)
   assert len(read_jsonl(tmp_path / "run/metrics.jsonl")) == 1
-  # A partial one (interrupted before its only checkpoint) restarts, with a warning.
+  with pytest.raises(ValueError, match="finished run without checkpoints"):  # even extended
+    train(tiny_config(npz_path, epochs=3, checkpoint_every=0), tmp_path / "run", resume=True)
+  # A partial one (a 3-epoch run killed after epoch 1, no checkpoint) restarts, with a warning.
+  saved = json.loads((tmp_path / "run/config.json").read_text())
+  (tmp_path / "run/config.json").write_text(json.dumps(dict(saved, epochs=3)))
   longer = tiny_config(npz_path, epochs=3, checkpoint_every=0)
   with pytest.warns(UserWarning, match="restarting at epoch 1 discards the 1 epoch"):
     result = train(longer, tmp_path / "run", resume=True)
