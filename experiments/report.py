@@ -21,6 +21,8 @@ import pathlib
 import re
 import sys
 
+from lrsched.train.sweep import mean_std
+
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"
 RESULTS_DIR = HERE / "results"
@@ -38,10 +40,9 @@ def _mean_std(values: list) -> str:
   finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
   if not finite:
     return "-"
-  mean = sum(finite) / len(finite)
+  mean, std = mean_std(finite)
   if len(finite) == 1:
     return f"{mean:.3g}"
-  std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))
   return f"{mean:.1f} ± {std:.1f}" if abs(mean) >= 1 else f"{mean:.3f} ± {std:.3f}"
 
 

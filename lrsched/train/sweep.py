@@ -21,10 +21,17 @@ from typing import Any
 import numpy as np
 
 from lrsched.train.config import Config
-from lrsched.train.loop import config_differences, read_history, read_run_config, train
+from lrsched.train.loop import (
+    SAFE_ON_RESUME,
+    config_differences,
+    read_history,
+    read_run_config,
+    train,
+)
 
 History = list[dict[str, Any]]
-IGNORED_FIELDS = ("checkpoint_every", "keep_checkpoints", "progress", "budget_change")
+# The fields a resumed run may change except its budget: they do not change the results.
+IGNORED_FIELDS = tuple(f for f in SAFE_ON_RESUME if f != "epochs")
 
 
 def run_seeds(configs: Mapping[str, Config], seeds: Sequence[int],
