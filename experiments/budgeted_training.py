@@ -1,28 +1,37 @@
 """Budgeted training: eight schedule families at three budgets (REX paper, the overview article).
 
 ``configs/cifar16_step_decay.py`` on the first 2560 images of the real CIFAR-10 subset
-(16x16, batch 128: 20 steps per epoch), every schedule peaking at 0.1 (momentum 0.9,
-weight decay 5e-4) and fit to the budget T (3, 6 or 12 epochs = 60, 120, 240 steps):
+(16x16, crop + flip, batch 128: 20 steps per epoch), momentum 0.9, weight decay 5e-4,
+every schedule fit to the budget T (3, 6 or 12 epochs = 60, 120, 240 steps):
 
 * ``step``, ``linear``, ``cosine``: the budgeted profiles (``budgeted``; step drops /10 at
-  50% and 75% of T), ending at 0;
-* ``rex``: REX (the paper's beta = 0.5), ending at 0;
-* ``1cycle``: ``one_cycle`` over T with its momentum cycle (0.95 -> 0.85 -> 0.95);
+  50% and 75% of T) from 0.1 to 0;
+* ``rex``: REX (the paper's beta = 0.5) from 0.1 to 0;
+* ``1cycle``: ``one_cycle`` over T with its momentum cycle (0.95 -> 0.85 -> 0.95), its
+  peak taken from the range test of this config (``lrsched.range_test_config``, seed 0,
+  1e-5 .. 10 over 100 steps): Smith & Topin take the largest rate at which the loss
+  still falls, and fastai's rule for that, "minimum/10", is used (its newer ``valley``
+  suggestion lies below the other schedules' 0.1 here and would not test
+  super-convergence; all suggestions are recorded in the results). It anneals to
+  peak / 1e4, so it is compared annealed with annealed schedules at the same budget;
 * ``clr``: triangular CLR between 0.01 and 0.1, two cycles of T/2;
-* ``sgdr``: cosine to 0 with restarts, three cycles of T/3;
-* ``wsd``: 5% linear warmup, constant, 20% linear decay to 0.
+* ``sgdr``: cosine from 0.1 to 0 with restarts, three cycles of T/3;
+* ``wsd``: 5% linear warmup to 0.1, constant, 20% linear decay to 0.
 
-Three seeds each (72 runs). Run (about 14 minutes on 2 CPU cores)::
+Five seeds each (120 runs). Run (about 25 minutes on 2 CPU cores; finished runs are read
+back, not retrained)::
 
   python experiments/budgeted_training.py --workdir runs/budgeted
 
-Prints final test accuracy (mean +- std) and the rank of each schedule within each
-budget (1 = best mean), and the mean rank; writes ``budgeted_training.png`` and
-``summary.json``. Claims (Chen et al. 2022, "REX", as the overview article reports them):
-REX is the most consistent schedule, in the top 3 at every budget; step decay
-deteriorates in budgeted settings; each other schedule is best only in a few settings.
-Expected: REX has the best mean rank (first at 3 and 6 epochs, ~33.5% and ~39.6%); at 12
-epochs the top five are within 2 points (~42-44%). Numbers: experiments/RESULTS.md.
+It writes ``experiments/results/budgeted_training.json`` (per-seed final accuracies, the
+range test's suggestions, and the claims with their verdicts; RESULTS.md section 5 is
+generated from it) and ``experiments/figures/budgeted_training.png``.
+
+Claims (Chen et al. 2022, "REX", as the overview article reports them; Smith & Topin
+2019): REX is the most consistent schedule, tested at each budget against the best other
+schedule there (paired by seed); step decay deteriorates in budgeted settings, tested
+against the best other schedule at each budget; 1cycle beats step decay at an equal
+budget. Expected and measured: experiments/RESULTS.md section 5.
 """
 
 from __future__ import annotations
@@ -37,14 +46,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lrsched.plotting import save_figure
+from lrsched.range_test import plot_range_test, range_test_config
 from lrsched.train import Config, format_mean_std, markdown_table, mean_std, run_seeds
+from lrsched.train.sweep import claim, results_record, write_results
 
 HERE = pathlib.Path(__file__).resolve().parent
 PEAK = 0.1
 NUM_TRAIN, BATCH = 2560, 128
 
 
-def schedules(total: int) -> dict[str, tuple[dict, float | dict]]:
+def schedules(total: int, one_cycle_peak: float = PEAK) -> dict[str, tuple[dict, float | dict]]:
   """``{name: (learning-rate spec, momentum)}`` for a budget of ``total`` steps."""
   def profile(name):
     return {"name": "budgeted", "profile": name, "init_value": PEAK, "total_steps": total}
@@ -53,7 +64,7 @@ def schedules(total: int) -> dict[str, tuple[dict, float | dict]]:
       "linear": (profile("linear"), 0.9),
       "cosine": (profile("cosine"), 0.9),
       "rex": ({"name": "rex", "init_value": PEAK, "total_steps": total}, 0.9),
-      "1cycle": ({"name": "one_cycle", "total_steps": total, "peak_value": PEAK},
+      "1cycle": ({"name": "one_cycle", "total_steps": total, "peak_value": one_cycle_peak},
                  {"name": "one_cycle_momentum", "total_steps": total}),
       "clr": ({"name": "cyclic", "init_value": PEAK / 10, "peak_value": PEAK,
                "step_size_up": total // 4, "step_size_down": total // 4}, 0.9),
@@ -64,14 +75,35 @@ def schedules(total: int) -> dict[str, tuple[dict, float | dict]]:
   }
 
 
-def configs(budgets: tuple[int, ...] = (3, 6, 12), num_train: int = NUM_TRAIN) -> dict[str, Config]:
-  """``{"<budget> epochs/<schedule>": config}``."""
+def base_config(num_train: int = NUM_TRAIN) -> Config:
   base = runpy.run_path(str(HERE / "configs/cifar16_step_decay.py"))["get_config"]()
-  base = dataclasses.replace(base, train_subset=num_train, batch_size=BATCH)
+  return dataclasses.replace(base, train_subset=num_train, batch_size=BATCH)
+
+
+def range_test(workdir: pathlib.Path, num_train: int = NUM_TRAIN) -> dict:
+  """The range test of the base config (read back from ``workdir`` when done)."""
+  path = workdir / "range_test.json"
+  if path.exists():
+    return json.loads(path.read_text())
+  result = range_test_config(base_config(num_train), min_lr=1e-5, max_lr=10.0, num_steps=100)
+  if not result.ok:
+    raise ValueError(f"the range test suggests nothing: {result.message}")
+  path.parent.mkdir(parents=True, exist_ok=True)
+  plot_range_test(result, workdir / "range_test.png")
+  record = {**result.suggestions(), "diverged_lr": result.diverged_lr,
+            "message": result.message}
+  path.write_text(json.dumps(record, indent=1) + "\n")
+  return record
+
+
+def configs(budgets: tuple[int, ...] = (3, 6, 12), num_train: int = NUM_TRAIN,
+            one_cycle_peak: float = PEAK) -> dict[str, Config]:
+  """``{"<budget> epochs/<schedule>": config}``."""
+  base = base_config(num_train)
   runs = {}
   for budget in budgets:
     total = budget * (num_train // BATCH)
-    for name, (lr, momentum) in schedules(total).items():
+    for name, (lr, momentum) in schedules(total, one_cycle_peak).items():
       runs[f"{budget} epochs/{name}"] = dataclasses.replace(
           base, epochs=budget, learning_rate=lr, momentum=momentum)
   return runs
@@ -92,13 +124,34 @@ def ranks(by_schedule: dict[str, list[float]]) -> dict[str, int]:
   return {name: order.index(name) + 1 for name in by_schedule}
 
 
+def claims(res: dict[int, dict[str, list[float]]]) -> list[dict]:
+  out = []
+  for budget, by in sorted(res.items()):
+    def best_other(name, by=by):
+      return min((n for n in by if n != name), key=lambda n: -np.mean(by[n]))
+    rival = best_other("rex")
+    out.append(claim(f"REX is the most consistent schedule: at {budget} epochs it beats the "
+                     f"best other schedule ({rival})", "test_accuracy",
+                     f"{budget} epochs/rex", f"{budget} epochs/{rival}", by["rex"], by[rival],
+                     ">"))
+    rival = best_other("step")
+    out.append(claim(f"step decay deteriorates in budgeted settings: at {budget} epochs it is "
+                     f"below the best other schedule ({rival})", "test_accuracy",
+                     f"{budget} epochs/step", f"{budget} epochs/{rival}", by["step"], by[rival],
+                     "<"))
+    out.append(claim(f"1cycle (peak from the range test) beats step decay at an equal budget "
+                     f"({budget} epochs)", "test_accuracy", f"{budget} epochs/1cycle",
+                     f"{budget} epochs/step", by["1cycle"], by["step"], ">"))
+  return out
+
+
 def table(res: dict[int, dict[str, list[float]]]) -> str:
+  """Mean ± std of the final test accuracy per budget, with each schedule's rank."""
   budgets = sorted(res)
-  names = list(res[budgets[0]])
   rank = {b: ranks(res[b]) for b in budgets}
   rows = [[name, *(f"{format_mean_std(res[b][name], scale=100)} ({rank[b][name]})"
                    for b in budgets),
-           f"{np.mean([rank[b][name] for b in budgets]):.1f}"] for name in names]
+           f"{np.mean([rank[b][name] for b in budgets]):.1f}"] for name in res[budgets[0]]]
   rows.sort(key=lambda row: float(row[-1]))
   return markdown_table(["schedule", *(f"{b} epochs: acc (rank)" for b in budgets),
                          "mean rank"], rows)
@@ -117,26 +170,36 @@ def plot(res: dict[int, dict[str, list[float]]], path: pathlib.Path) -> None:
   ax.minorticks_off()
   ax.set_xlabel("budget (epochs)")
   ax.set_ylabel("final test accuracy (%)")
-  ax.set_title("Budgeted training: mean +- std over seeds")
-  ax.legend(fontsize="small", ncols=2)
+  ax.set_title(f"Budgeted training: mean ± std over {len(next(iter(res[budgets[0]].values())))}"
+               f" seeds")
+  fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", fontsize="small")
   save_figure(fig, path)
 
 
-def main(argv: list[str] | None = None) -> str:
+def main(argv: list[str] | None = None) -> dict:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--workdir", default="runs/budgeted")
-  parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+  parser.add_argument("--workdir", default="runs/budgeted", help="run directories")
+  parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--budgets", type=int, nargs="+", default=[3, 6, 12])
   parser.add_argument("--num-train", type=int, default=NUM_TRAIN)
+  parser.add_argument("--results", default=str(HERE / "results/budgeted_training.json"),
+                      help="where the raw results go")
+  parser.add_argument("--figures", default=str(HERE / "figures"))
   args = parser.parse_args(argv)
   workdir = pathlib.Path(args.workdir)
-  res = results(run_seeds(configs(tuple(args.budgets), args.num_train), args.seeds, workdir))
-  plot(res, workdir / "budgeted_training.png")
-  text = table(res)
-  (workdir / "summary.json").write_text(json.dumps(
-      {str(b): by for b, by in res.items()}, indent=2) + "\n")
-  print(text)
-  return text
+  suggestions = range_test(workdir, args.num_train)
+  runs = configs(tuple(args.budgets), args.num_train, suggestions["minimum/10"])
+  histories = run_seeds(runs, args.seeds, workdir)
+  res = results(histories)
+  record = results_record("budgeted_training", claims(res), histories, runs, args.seeds,
+                          ["test_accuracy", "train_loss"])
+  record["range_test"] = suggestions
+  write_results(args.results, record)
+  plot(res, pathlib.Path(args.figures) / "budgeted_training.png")
+  print(table(res))
+  for item in record["claims"]:
+    print(f"{item['verdict']:>13}: {item['claim']}")
+  return record
 
 
 if __name__ == "__main__":

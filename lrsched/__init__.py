@@ -12,6 +12,7 @@ a learning rate):
 Loss-driven and diagnostics:
   autodecay (AutoDecay)             You et al.'s loss-driven decay
   lr_range_test, plot_range_test    the learning-rate range test
+  suggest_learning_rate             valley / steepest / minimum from a range-test curve
   scale_invariance                  renormalized SGD, scale-invariance checks
 Subpackages:
   lrsched.train      Config, train, compare, run_seeds: training runs with checkpoints
@@ -24,7 +25,7 @@ Command line: ``lrsched --help``.
 
 from lrsched import scale_invariance
 from lrsched.autodecay import AutoDecay, AutoDecayState, autodecay
-from lrsched.range_test import lr_range_test, plot_range_test
+from lrsched.range_test import lr_range_test, plot_range_test, suggest_learning_rate
 from lrsched.scale_invariance import check_scale_invariance, renormalized_sgd, scale_invariant_mask
 from lrsched.schedules import (
     budgeted,
@@ -58,6 +59,7 @@ __all__ = [
     "autodecay",
     "lr_range_test",
     "plot_range_test",
+    "suggest_learning_rate",
     "budgeted",
     "check_scale_invariance",
     "cyclic",

@@ -14,9 +14,12 @@ divergence it suggests
 * ``min_loss_lr``: the learning rate of the smallest smoothed loss;
 * ``steepest_lr``: where the smoothed loss falls fastest per unit of ``log lr`` (between
   step ``skip_start`` and the minimum);
-* ``suggested_lr = min_loss_lr / 10`` (fastai's "minimum/10"), the usual pick: the
-  minimum itself lies at the edge of stability (for gradient descent on a quadratic
-  with top Hessian eigenvalue ``lambda_max``, the edge is ``2 / lambda_max``).
+* ``suggested_lr = min_loss_lr / 10`` (fastai's "minimum/10"): the minimum itself lies
+  at the edge of stability (for gradient descent on a quadratic with top Hessian
+  eigenvalue ``lambda_max``, the edge is ``2 / lambda_max``);
+* ``valley_lr``: fastai's default suggestion, ``valley`` (see
+  :func:`suggest_learning_rate`), on the smoothed losses without the first tenth of the
+  planned steps and the last five points, as fastai's ``lr_find`` trims them.
 
 If the smoothed loss never falls by ``min_decrease`` (relative) below its first value,
 the result says so (``ok`` is False, ``message`` explains, the suggestions are
@@ -67,6 +70,7 @@ class RangeTestResult:
     steepest_lr: learning rate of the steepest descent of the smoothed loss.
     suggested_lr: ``min_loss_lr / 10``.
     message: a one-line summary, or why there is no suggestion.
+    valley_lr: fastai's ``valley`` suggestion (None when there is no suggestion).
   """
 
   lrs: np.ndarray
@@ -77,6 +81,7 @@ class RangeTestResult:
   steepest_lr: float | None
   suggested_lr: float | None
   message: str
+  valley_lr: float | None = None
 
   @property
   def ok(self) -> bool:
@@ -89,15 +94,80 @@ class RangeTestResult:
     return None if self.diverged_at is None else float(self.lrs[self.diverged_at])
 
   def suggestions(self) -> dict[str, float]:
-    """``{"minimum": ..., "steepest": ..., "minimum/10": ...}``.
+    """``{"valley": ..., "minimum": ..., "steepest": ..., "minimum/10": ...}``.
 
     Raises:
       ValueError: the loss never decreased (the message says so).
     """
     if not self.ok:
       raise ValueError(self.message)
-    return {"minimum": self.min_loss_lr, "steepest": self.steepest_lr,
-            "minimum/10": self.suggested_lr}
+    return {"valley": self.valley_lr, "minimum": self.min_loss_lr,
+            "steepest": self.steepest_lr, "minimum/10": self.suggested_lr}
+
+
+SUGGESTION_METHODS = ("valley", "steepest", "minimum", "minimum/10")
+
+
+def suggest_learning_rate(lrs: Sequence[float] | np.ndarray,
+                          losses: Sequence[float] | np.ndarray,
+                          method: str = "valley") -> float:
+  """A learning rate suggested by a range test's curve, applied to the arrays as given.
+
+  * ``"valley"`` (fastai's default): the longest strictly decreasing subsequence of the
+    losses ends at index ``end`` and has ``m`` points; with fastai's
+    ``start = end - m`` (one before its first point) the suggestion is the rate at
+    ``start + int((end - start) / 3) + int((end - start) / 3 / 2)``, about halfway
+    through the middle third of the valley (where the loss still falls steadily, well
+    before the minimum). Where fastai's index would be -1 (a valley of two points at
+    the very start) this takes the first rate, not the last.
+  * ``"steepest"``: where ``d loss / d log(lr)`` is most negative.
+  * ``"minimum"``: the rate of the smallest loss; ``"minimum/10"``: a tenth of it.
+
+  Args:
+    lrs: increasing positive learning rates, one per loss (at least 2).
+    losses: finite losses (pass smoothed ones; fastai passes its smoothed losses).
+    method: one of ``"valley"``, ``"steepest"``, ``"minimum"``, ``"minimum/10"``.
+
+  Returns:
+    The suggested learning rate.
+
+  Example:
+    >>> lrs = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0]
+    >>> losses = [2.3, 2.3, 2.2, 1.6, 0.9, 0.8, 5.0]
+    >>> suggest_learning_rate(lrs, losses), suggest_learning_rate(lrs, losses, "minimum")
+    (0.0001, 1.0)
+  """
+  if method not in SUGGESTION_METHODS:
+    raise ValueError(f"method must be one of {SUGGESTION_METHODS}, got {method!r}")
+  x = np.asarray(lrs, dtype=np.float64)
+  y = np.asarray(losses, dtype=np.float64)
+  if x.ndim != 1 or x.shape != y.shape or x.size < 2:
+    raise ValueError(f"lrs and losses must be 1-D arrays of the same length >= 2, got "
+                     f"shapes {x.shape} and {y.shape}")
+  if not (np.isfinite(x).all() and (x > 0).all() and (np.diff(x) > 0).all()):
+    raise ValueError("lrs must be finite, positive and increasing")
+  if not np.isfinite(y).all():
+    raise ValueError("losses must be finite (cut the curve at the divergence)")
+  if method == "minimum":
+    return float(x[np.argmin(y)])
+  if method == "minimum/10":
+    return float(x[np.argmin(y)]) / 10
+  if method == "steepest":
+    return float(x[int(np.argmin(np.gradient(y, np.log(x))))])
+  n = y.size  # valley: fastai's O(n^2) longest decreasing subsequence, step for step
+  lds = [1] * n
+  start = end = 0
+  for i in range(1, n):
+    for j in range(i):
+      if y[i] < y[j] and lds[i] < lds[j] + 1:
+        lds[i] = lds[j] + 1
+      if lds[end] < lds[i]:
+        end = i
+        start = end - lds[end]
+  if lds[end] == 1:
+    raise ValueError("the losses never decrease: no learning rate to suggest")
+  sections = (end - start) / 3  # fastai's start is one before the valley's first point
+  return float(x[max(start + int(sections) + int(sections / 2), 0)])
 
 
 def _check_args(min_lr, max_lr, num_steps, smoothing, diverge_factor, min_decrease) -> None:
@@ -216,10 +286,11 @@ def lr_range_test(
       diverged_at = i
       break
   return _summarize(np.array(lrs), np.array(losses), np.array(smoothed), diverged_at,
-                    min_decrease, skip_start)
+                    min_decrease, skip_start, num_steps)
 
 
-def _summarize(lrs, losses, smoothed, diverged_at, min_decrease, skip_start) -> RangeTestResult:
+def _summarize(lrs, losses, smoothed, diverged_at, min_decrease, skip_start,
+               num_steps: int | None = None) -> RangeTestResult:
   end = len(lrs) if diverged_at is None else diverged_at
   where = ("did not diverge up to max_lr" if diverged_at is None
            else f"diverged at lr {lrs[diverged_at]:.3g} (step {diverged_at})")
@@ -243,10 +314,14 @@ def _summarize(lrs, losses, smoothed, diverged_at, min_decrease, skip_start) -> 
   else:
     i_steep = i_min
   min_loss_lr = float(lrs[i_min])
-  message = (f"minimum loss at lr {min_loss_lr:.3g}, steepest descent at lr "
-             f"{lrs[i_steep]:.3g}, suggested lr (minimum/10) {min_loss_lr / 10:.3g}; {where}")
+  first, last = (num_steps or len(lrs)) // 10, end - 5  # fastai's lr_find trims these
+  if last - first < 2:
+    first, last = 0, end
+  valley = suggest_learning_rate(lrs[first:last], good[first:last], "valley")
+  message = (f"valley at lr {valley:.3g}, minimum loss at lr {min_loss_lr:.3g}, steepest "
+             f"descent at lr {lrs[i_steep]:.3g}, minimum/10 {min_loss_lr / 10:.3g}; {where}")
   return dataclasses.replace(fails, min_loss_lr=min_loss_lr, steepest_lr=float(lrs[i_steep]),
-                             suggested_lr=min_loss_lr / 10, message=message)
+                             suggested_lr=min_loss_lr / 10, message=message, valley_lr=valley)
 
 
 def plot_range_test(result: RangeTestResult, path: str | pathlib.Path | None = None,
@@ -267,7 +342,8 @@ def plot_range_test(result: RangeTestResult, path: str | pathlib.Path | None = N
   finite = np.isfinite(result.losses)
   ax.plot(result.lrs[finite], result.losses[finite], ".", color="0.7", label="loss")
   ax.plot(result.lrs, result.smoothed, color="C0", label="smoothed loss")
-  marks = [("minimum", result.min_loss_lr, "C2"), ("steepest", result.steepest_lr, "C1"),
+  marks = [("valley", result.valley_lr, "C4"), ("minimum", result.min_loss_lr, "C2"),
+           ("steepest", result.steepest_lr, "C1"),
            ("minimum/10", result.suggested_lr, "C3"), ("divergence", result.diverged_lr, "k")]
   for label, lr, color in marks:
     if lr is not None:
@@ -436,4 +512,5 @@ __all__ = [
     "plot_range_test",
     "range_test_config",
     "run",
+    "suggest_learning_rate",
 ]

@@ -12,7 +12,7 @@ from lrsched.train import Config, make_optimizer
 
 EXPERIMENTS = pathlib.Path(__file__).resolve().parents[1] / "experiments"
 SCRIPTS = ["ps10_patterns", "gd_vs_sgd", "autodecay_vs_step", "budgeted_training",
-           "snapshots_and_one_cycle", "exp_lr_equivalence"]
+           "snapshot_ensembles", "exp_lr_equivalence"]
 
 
 def _check(config: Config) -> None:

@@ -96,7 +96,7 @@ def test_loss_that_never_decreases_says_so(tmp_path):
 def test_plot_and_suggestions(tmp_path):
   loss_fn, w0, _ = _linear_regression()
   result = lr_range_test(loss_fn, w0, [None], min_lr=1e-5, max_lr=10.0, num_steps=60)
-  assert set(result.suggestions()) == {"minimum", "steepest", "minimum/10"}
+  assert set(result.suggestions()) == {"valley", "minimum", "steepest", "minimum/10"}
   fig = plot_range_test(result, tmp_path / "sub" / "range.png")
   assert (tmp_path / "sub" / "range.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   assert fig.axes[0].get_xscale() == "log"
