@@ -10,11 +10,13 @@ a learning rate):
   exp_lr, texp                      Li & Arora: weight decay == an exponential rate
   from_spec, register, registered_names   schedules from JSON-like specs (configs, CLI)
 Loss-driven and diagnostics:
-  autodecay (AutoDecay)             You et al.'s loss-driven decay
+  reduce_on_plateau, autodecay      loss-driven optax transformations (lrsched.adaptive)
+  effective_learning_rate           a schedule's value times their scales
   lr_range_test, plot_range_test    the learning-rate range test
   suggest_learning_rate             valley / steepest / minimum from a range-test curve
   scale_invariance                  renormalized SGD, scale-invariance checks
 Subpackages:
+  lrsched.adaptive   reduce_on_plateau, autodecay, observe, effective_learning_rate
   lrsched.train      Config, train, compare, run_seeds: training runs with checkpoints
   lrsched.hessian    top_eigenvalues, hessian_trace, spectral_density, 2/lambda intervals
   lrsched.data       load_dataset (tfds, .npz, PS10), batches, augmentation
@@ -24,7 +26,13 @@ Command line: ``lrsched --help``.
 """
 
 from lrsched import scale_invariance
-from lrsched.autodecay import AutoDecay, AutoDecayState, autodecay
+from lrsched.adaptive import (
+    AutoDecay,
+    AutoDecayState,
+    autodecay,
+    effective_learning_rate,
+    reduce_on_plateau,
+)
 from lrsched.range_test import lr_range_test, plot_range_test, suggest_learning_rate
 from lrsched.scale_invariance import check_scale_invariance, renormalized_sgd, scale_invariant_mask
 from lrsched.schedules import (
@@ -57,6 +65,8 @@ __all__ = [
     "AutoDecay",
     "AutoDecayState",
     "autodecay",
+    "effective_learning_rate",
+    "reduce_on_plateau",
     "lr_range_test",
     "plot_range_test",
     "suggest_learning_rate",

@@ -61,11 +61,19 @@ class Config:
       training set (in chunks of ``batch_size``, weighted by size), so one epoch is
       one step. BatchNorm uses the statistics of each chunk.
     augment: pad-4 random crop and horizontal flip on device (training only).
-    autodecay: kwargs of :func:`lrsched.autodecay` (``factor``, ``beta``, ``window``,
-      ``tolerance``, ``drop``) to drive the learning rate by the epoch training loss
-      (You et al. 2019, App. A.1), or ``None`` (off). Needs a number
-      ``learning_rate`` (the initial value). Each epoch's record gains
-      ``autodecay_*`` fields; training ends early at AutoDecay's stop decision.
+    autodecay: kwargs of :func:`lrsched.adaptive.autodecay` (``factor``, ``beta``,
+      ``window``, ``tolerance``, ``drop``) to scale the learning rate by the epoch
+      training loss (You et al. 2019, App. A.1), or ``None`` (off). The transformation
+      is chained after the optimizer, so any ``learning_rate`` (a warmup schedule
+      included) is scaled; its state checkpoints with the optimizer's. Each epoch's
+      record gains ``autodecay_*`` fields; training ends early at AutoDecay's stop
+      decision.
+    plateau: kwargs of :func:`lrsched.adaptive.reduce_on_plateau` (PyTorch's
+      ``ReduceLROnPlateau``: ``factor``, ``patience``, ``threshold``, ``threshold_mode``,
+      ``cooldown``, ``mode``, ``min_scale``, ``start``) plus ``monitor``, the epoch
+      metric it observes (``"train_loss"``, the default, or ``"<eval_split>_loss"`` /
+      ``"<eval_split>_accuracy"``; use ``mode="max"`` for an accuracy), or ``None``.
+      ``start=W`` ignores the first W epochs (a warmup). Records gain ``plateau_scale``.
     sharpness_every: every N steps, estimate the top Hessian eigenvalue of the training
       loss on a probe batch and log it beside ``2/lr`` and ``(2+2 momentum)/lr`` in
       ``sharpness.jsonl``/``sharpness.png`` (0: off); see :mod:`lrsched.train.sharpness`.
@@ -118,6 +126,7 @@ class Config:
   full_batch: bool = False
   augment: bool = True
   autodecay: dict[str, Any] | None = None
+  plateau: dict[str, Any] | None = None
   sharpness_every: int = 0
   sharpness_batch_size: int = 0
   snapshots: bool = False
@@ -192,13 +201,7 @@ class Config:
             f"whose momentum equals momentum ({self.momentum!r}) and weight_decay=0; got "
             f"learning_rate={lr!r}, optimizer={self.optimizer!r}, "
             f"weight_decay={self.weight_decay!r}")
-    if self.autodecay is not None:
-      if not isinstance(self.autodecay, Mapping):
-        raise ValueError(f"autodecay must be a dict of lrsched.autodecay kwargs or None, "
-                         f"got {self.autodecay!r}")
-      if isinstance(self.learning_rate, Mapping):
-        raise ValueError("autodecay needs a number learning_rate (its initial value), "
-                         f"got the schedule spec {self.learning_rate!r}")
+    self._check_adaptive()
     if self.init_from is not None:
       init = self.init_from
       epoch = init.get("epoch") if isinstance(init, Mapping) else None
@@ -234,6 +237,29 @@ class Config:
     if unknown:
       raise ValueError(f"optimizer_kwargs: optax.{self.optimizer} has no argument(s) "
                        f"{unknown}; it takes {sorted(allowed)}")
+
+  def _check_adaptive(self) -> None:
+    """``autodecay`` and ``plateau``: dicts whose transformations build."""
+    from lrsched.adaptive import autodecay, reduce_on_plateau
+
+    for name, build in (("autodecay", autodecay), ("plateau", reduce_on_plateau)):
+      kwargs = getattr(self, name)
+      if kwargs is None:
+        continue
+      if not isinstance(kwargs, Mapping):
+        raise ValueError(f"{name} must be None or a dict of lrsched.adaptive.{build.__name__} "
+                         f"kwargs, got {kwargs!r}")
+      kwargs = dict(kwargs)
+      if name == "plateau":
+        monitor = kwargs.pop("monitor", "train_loss")
+        allowed = ("train_loss", f"{self.eval_split}_loss", f"{self.eval_split}_accuracy")
+        if monitor not in allowed:
+          raise ValueError(f"plateau: monitor must be one of {allowed}, got {monitor!r}")
+      try:
+        build(**kwargs)
+      except TypeError as error:
+        raise ValueError(f"{name}: {error} (allowed: "
+                         f"{', '.join(inspect.signature(build).parameters)})") from None
 
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)

@@ -34,8 +34,8 @@ import numpy as np
 import optax
 from flax import nnx
 
+from lrsched import adaptive
 from lrsched import data as datalib
-from lrsched.autodecay import autodecay, decisions, last_record
 from lrsched.models import build_model
 from lrsched.plotting import plot_training_curves
 from lrsched.progress import EpochProgress, write
@@ -46,12 +46,12 @@ from lrsched.train.config import Config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
 from lrsched.train.rundir import (
-    RunLock,
-    WorkdirLockedError,
-    check_workdir,
-    read_json,
-    read_jsonl,
-    write_atomic,
+  RunLock,
+  WorkdirLockedError,
+  check_workdir,
+  read_json,
+  read_jsonl,
+  write_atomic,
 )
 from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
@@ -219,8 +219,12 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
 
 
 def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
-  values = getattr(state.opt_state, "hyperparams", {})
-  return {k: float(values[k]) for k in ("learning_rate", "momentum") if k in values}
+  """The learning rate in effect (schedule x adaptive scales) and the momentum."""
+  out = {"learning_rate": float(adaptive.effective_learning_rate(state.opt_state))}
+  momentum = adaptive.state.injected_hyperparams(state.opt_state).get("momentum")
+  if momentum is not None:
+    out["momentum"] = float(momentum)
+  return out
 
 
 def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
@@ -448,6 +452,39 @@ def _fresh_start(config: Config, model: nnx.Module, state: stepslib.TrainState, 
   return state
 
 
+def _observe_epoch(config: Config, record: dict, opt_state: Any, mesh,
+                   workdir: pathlib.Path | None) -> Any:
+  """Feeds the epoch's metrics to the plateau and AutoDecay states; adds their fields.
+
+  ``workdir`` (the lead process only) receives ``autodecay.json`` and the messages.
+  """
+  if config.plateau is not None:
+    monitor = config.plateau.get("monitor", "train_loss")
+    before = int(adaptive.find_plateau(opt_state).num_reductions)
+    opt_state = adaptive.observe(opt_state, record[monitor], kind="plateau")
+    plateau = adaptive.find_plateau(opt_state)
+    record.update({"plateau_scale": float(plateau.scale), "plateau_best": float(plateau.best),
+                   "plateau_num_bad": int(plateau.num_bad),
+                   "plateau_reductions": int(plateau.num_reductions)})
+    if workdir is not None and int(plateau.num_reductions) > before:
+      write(f"plateau epoch {record['epoch']}: {monitor} {record[monitor]:.4g} did not improve "
+            f"on {float(plateau.best):.4g} for more than {config.plateau.get('patience', 10)} "
+            f"epoch(s) -> scale {float(plateau.scale):.3g}")
+  if config.autodecay is not None:
+    opt_state = adaptive.observe(opt_state, record["train_loss"], kind="autodecay")
+    info = adaptive.last_record(opt_state)
+    record.update({f"autodecay_{k}": v for k, v in info.items() if k != "epoch"})
+    if workdir is not None:
+      write_atomic(workdir / "autodecay.json",
+                   json.dumps(adaptive.decisions(opt_state), indent=2) + "\n")
+      if info["action"] in ("decay", "stop"):
+        write(f"autodecay epoch {record['epoch']}: {info['action']} (smoothed loss "
+              f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, drop "
+              f"ratio {info['drop_ratio']:.3g}) -> scale {info['scale']:.3g}")
+  # Replicated again: the eager update leaves the new leaves on one device.
+  return stepslib.replicate(mesh, opt_state)
+
+
 def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, train_ds,
                 eval_ds, stats, defs, mesh, epoch_steps) -> RunResult:
   lead = jax.process_index() == 0
@@ -466,15 +503,6 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
     train_step = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key, mesh)
 
   history = read_history(metrics_path, start_epoch - 1)
-  controller = ad_state = None
-  if config.autodecay is not None:
-    try:
-      controller = autodecay(float(config.learning_rate), **config.autodecay)
-    except TypeError as error:
-      raise ValueError(f"autodecay: {error}") from None
-    ad_state = controller.init()
-    for past in history:  # resume: the state is a function of the logged epoch losses
-      ad_state = controller.update(ad_state, past["train_loss"])
   tracker = None
   if config.sharpness_every:
     tracker = SharpnessTracker(config.sharpness_every, train_def, train_ds,
@@ -499,7 +527,7 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
            "learning_rate")
   try:
     for epoch in range(start_epoch, config.epochs + 1):
-      if ad_state is not None and bool(ad_state.should_stop):
+      if config.autodecay is not None and adaptive.should_stop(state.opt_state):
         break
       started = time.perf_counter()
       batches = datalib.iterate_batches(
@@ -557,22 +585,10 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
       record["seconds"] = time.perf_counter() - started
       if budget_change is not None and epoch == start_epoch:
         record["budget_change"] = budget_change
-      if controller is not None:
-        # The record keeps the rate used during this epoch; a decay applies from the next.
-        ad_state = controller.update(ad_state, record["train_loss"])
-        info = last_record(ad_state)
-        record.update({f"autodecay_{k}": v for k, v in info.items() if k != "epoch"})
-        # A host copy: the train step donates opt_state, which must not delete the
-        # controller's own learning-rate buffer (it did on one device without checkpoints).
-        state = state.replace(opt_state=stepslib.replicate(mesh, optax.tree.set(
-            state.opt_state, learning_rate=np.asarray(ad_state.learning_rate))))
-        if lead:
-          write_atomic(workdir / "autodecay.json",
-                        json.dumps(decisions(ad_state), indent=2) + "\n")
-          if info["action"] in ("decay", "stop"):
-            write(f"autodecay epoch {epoch}: {info['action']} (smoothed loss "
-                  f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, "
-                  f"drop ratio {info['drop_ratio']:.3g}) -> lr {info['learning_rate']:.3g}")
+      if config.plateau is not None or config.autodecay is not None:
+        # The record keeps the rate used during this epoch; a decision applies from the next.
+        state = state.replace(opt_state=_observe_epoch(config, record, state.opt_state, mesh,
+                                                       workdir if lead else None))
       history.append(record)
       if tracker and lead:
         tracker.write()
@@ -582,7 +598,7 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
           plot_training_curves(history, workdir / "curves.png")
           plotted = time.perf_counter()
         progress.epoch_done(record, shown)
-      stop = ad_state is not None and bool(ad_state.should_stop)
+      stop = config.autodecay is not None and adaptive.should_stop(state.opt_state)
       if (config.checkpoint_every and epoch % config.checkpoint_every == 0) or (
           (epoch == config.epochs or stop) and config.checkpoint_every):
         checkpoints.save(epoch, state)

@@ -13,6 +13,7 @@ from typing import Any
 import jax
 import optax
 
+from lrsched.adaptive import autodecay, reduce_on_plateau
 from lrsched.schedules import from_spec
 from lrsched.train.config import Config
 
@@ -55,9 +56,22 @@ def make_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransf
   """Builds the optimizer of ``config``; schedules in epochs use ``steps_per_epoch``.
 
   Returns:
-    An ``optax.inject_hyperparams`` transformation: ``opt_state.hyperparams`` holds
-    ``learning_rate`` (and ``momentum`` for SGD) as used by the latest update.
+    An ``optax.inject_hyperparams`` transformation (its ``hyperparams`` hold
+    ``learning_rate`` and, for SGD, ``momentum`` as used by the latest update), chained
+    with ``config.plateau``'s and ``config.autodecay``'s transformations when set (they
+    scale its updates; :func:`lrsched.adaptive.effective_learning_rate` is the product).
   """
+  tx = _base_optimizer(config, steps_per_epoch)
+  adaptive = []
+  if config.plateau is not None:
+    adaptive.append(reduce_on_plateau(**{k: v for k, v in config.plateau.items()
+                                         if k != "monitor"}))
+  if config.autodecay is not None:
+    adaptive.append(autodecay(**config.autodecay))
+  return optax.chain(tx, *adaptive) if adaptive else tx
+
+
+def _base_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransformation:
   learning_rate = _schedule(config.learning_rate, steps_per_epoch)
   if config.optimizer == "sgd":
     weight_decay = 0.0 if config.weight_decay_mask == "none" else config.weight_decay

@@ -184,5 +184,8 @@ def test_autodecay_drives_the_rate_and_stops_the_run(tmp_path, npz_path):
   assert "decay" in actions
   logged = json.loads((tmp_path / "run/autodecay.json").read_text())
   assert [d["action"] for d in logged] == [a for a in actions if a in ("decay", "stop")]
-  with pytest.raises(ValueError, match="autodecay needs a number learning_rate"):
-    tiny_config(npz_path, autodecay=ad, learning_rate={"name": "constant", "value": 0.1})
+  # A schedule (a warmup) is scaled too; unknown kwargs are named.
+  tiny_config(npz_path, autodecay=ad, learning_rate={"name": "warmup", "warmup_steps": 4,
+              "schedule": {"name": "constant_schedule", "value": 0.1}})
+  with pytest.raises(ValueError, match="autodecay: .*unexpected keyword argument 'windw'"):
+    tiny_config(npz_path, autodecay={"windw": 3})

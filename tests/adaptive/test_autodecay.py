@@ -8,9 +8,9 @@ import numpy as np
 import optax
 import pytest
 
-from lrsched.autodecay import (
+from lrsched.adaptive.smoothed_loss import (
     AutoDecayNonFiniteError,
-    autodecay,
+    autodecay_rule,
     decisions,
     last_record,
     smoothed_std,
@@ -30,7 +30,7 @@ def test_clean_plateau_without_smoothing_decays_then_stops_at_hand_computed_epoc
   # beta=0: g = loss. Windows of 3: epoch 3 [4,2,1] range 3; epoch 4 [2,1,1] range 1;
   # epoch 5 [1,1,1] range 0 < 0.1, drop 1/4 <= 0.5 -> decay. Stage 2 starts from g=1 and
   # stays at 1: stable at stage epoch 3 (epoch 8), drop 1/1 > 0.5 -> stop.
-  ad = autodecay(0.1, factor=0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
+  ad = autodecay_rule(0.1, factor=0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
   state, states = run(ad, [4.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
   actions = [last_record(s)["action"] for s in states]
   assert actions == ["fill", "fill", "wait", "wait", "decay", "fill", "fill", "stop", "stopped"]
@@ -59,7 +59,7 @@ def test_clean_plateau_with_smoothing_decays_at_closed_form_epoch():
   # By hand: t=19: (e(15) - e(19)) / (1 + e(19)) = (0.028808 - 0.017354) / 1.017354 = 0.01126;
   # t=20: (0.025272 - 0.015378) / 1.015378 = 0.009744 < 0.01.
   assert expected == 20
-  ad = autodecay(1.0, beta=0.9, window=window, tolerance=tol, drop=0.9)
+  ad = autodecay_rule(1.0, beta=0.9, window=window, tolerance=tol, drop=0.9)
   state, states = run(ad, [2.0] + [1.0] * 40)
   log = decisions(state)
   assert log[0]["epoch"] == expected and log[0]["action"] == "decay"
@@ -75,7 +75,7 @@ def test_bias_corrected_ema_matches_numpy_loop_and_eq1():
   rng = np.random.default_rng(1)
   losses = rng.uniform(0.5, 3.0, 30)
   beta = 0.8
-  ad = autodecay(0.1, beta=beta, window=50, tolerance=1e-9)  # never stable: one stage
+  ad = autodecay_rule(0.1, beta=beta, window=50, tolerance=1e-9)  # never stable: one stage
   _, states = run(ad, losses, jit=True)
   f, expected = 0.0, []
   for t, loss in enumerate(losses, 1):
@@ -115,7 +115,7 @@ def test_noisy_plateau_does_not_trigger_early_and_does_trigger(sigma):
   sd = smoothed_std(sigma, t, beta)  # Var g(t) = (1-b)/(1+b) (1+b^t)/(1-b^t) sigma^2
   t_safe, t_late = _safe_and_late_epochs(g_det, sd, window, tol)
   assert window < t_safe < t_late < epochs
-  ad = autodecay(0.1, beta=beta, window=window, tolerance=tol, drop=0.9)
+  ad = autodecay_rule(0.1, beta=beta, window=window, tolerance=tol, drop=0.9)
   update = jax.jit(ad.update)
   rng = np.random.default_rng(0)
   first = []
@@ -132,7 +132,7 @@ def test_noisy_plateau_does_not_trigger_early_and_does_trigger(sigma):
 
 def test_no_significant_drop_stops_and_keeps_the_rate():
   rng = np.random.default_rng(2)
-  ad = autodecay(0.05, window=10)
+  ad = autodecay_rule(0.05, window=10)
   state, states = run(ad, 2.0 + 0.002 * rng.normal(size=25), jit=True)
   log = decisions(state)
   assert len(log) == 1 and log[0]["action"] == "stop" and log[0]["epoch"] == 10
@@ -143,7 +143,7 @@ def test_no_significant_drop_stops_and_keeps_the_rate():
 
 
 def test_state_is_a_pytree_that_round_trips_and_jits():
-  ad = autodecay(0.1, beta=0.5, window=3, tolerance=0.05, drop=0.8)
+  ad = autodecay_rule(0.1, beta=0.5, window=3, tolerance=0.05, drop=0.8)
   losses = [3.0, 2.0, 1.5, 1.2, 1.1, 1.1, 1.1, 1.1, 1.05, 1.0, 1.0, 1.0, 1.0]
   eager, _ = run(ad, losses)
   jitted, _ = run(ad, losses, jit=True)
@@ -163,7 +163,7 @@ def test_state_is_a_pytree_that_round_trips_and_jits():
 def test_orbax_checkpoint_round_trip(tmp_path):
   import orbax.checkpoint as ocp
 
-  ad = autodecay(0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
+  ad = autodecay_rule(0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
   state, _ = run(ad, [4.0, 2.0, 1.0, 1.0, 1.0, 1.0])
   with ocp.StandardCheckpointer() as ckpt:
     ckpt.save(tmp_path / "ad", state)
@@ -174,7 +174,7 @@ def test_orbax_checkpoint_round_trip(tmp_path):
 
 
 def test_learning_rate_reaches_an_inject_hyperparams_optimizer():
-  ad = autodecay(0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
+  ad = autodecay_rule(0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
   tx = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1)
   params = {"w": jnp.ones(2)}
   opt_state = tx.init(params)
@@ -189,7 +189,7 @@ def test_learning_rate_reaches_an_inject_hyperparams_optimizer():
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_non_finite_loss_names_the_epoch(bad):
-  ad = autodecay(0.1)
+  ad = autodecay_rule(0.1)
   state, _ = run(ad, [2.0, 1.9, 1.8])
   with pytest.raises(AutoDecayNonFiniteError, match=r"epoch 4 is") as info:
     ad.update(state, bad)
@@ -216,12 +216,12 @@ def test_non_finite_loss_names_the_epoch(bad):
 def test_bad_arguments_name_argument_value_and_range(name, value, allowed):
   kwargs = {"init_value": 0.1, name: value}
   with pytest.raises(ValueError, match=name) as info:
-    autodecay(**kwargs)
+    autodecay_rule(**kwargs)
   assert repr(value) in str(info.value) and allowed in str(info.value)
 
 
 def test_decision_log_capacity_keeps_the_first_decisions():
-  ad = autodecay(0.1, beta=0.0, window=2, tolerance=0.1, drop=0.6, max_decisions=1)
+  ad = autodecay_rule(0.1, beta=0.0, window=2, tolerance=0.1, drop=0.6, max_decisions=1)
   state, _ = run(ad, [4.0, 2.0, 2.0, 1.0, 1.0, 1.0])  # decay at 3 (2/4), decay at 5 (1/2)
   assert int(state.log.count) == 2 and int(state.stage) == 2
   assert [r["epoch"] for r in decisions(state)] == [3]

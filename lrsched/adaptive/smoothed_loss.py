@@ -1,4 +1,4 @@
-"""AutoDecay: decay the learning rate when the smoothed epoch loss plateaus (You et al. 2019, A.1).
+"""AutoDecay: decay when the smoothed epoch loss plateaus (You et al. 2019, A.1).
 
 The training loss of each epoch, ``loss(t)``, is smoothed by a bias-corrected
 exponential moving average (Adam's correction)::
@@ -15,22 +15,17 @@ bias correction and the window restart with the new stage. ``g_start``, the pape
 ``g(0)``, is the loss level the stage started from: the smoothed value at the decay
 that opened it, and ``g(1) = loss(1)`` for the first stage.
 
-**Design.** The loss AutoDecay needs is per *epoch* while optax updates per *step*, so
-AutoDecay is not an optax transformation but a small pure-functional controller,
-:class:`AutoDecay`, with ``init() -> state`` and ``update(state, epoch_loss) -> state``.
-The state is an :class:`AutoDecayState` ``NamedTuple`` of arrays: a pytree that
-checkpoints with orbax next to the train state and whose ``update`` is jittable. The
-optimizer is any ``optax.inject_hyperparams`` optimizer built with a *float* learning
-rate; after each epoch the loop writes the controller's rate into the optimizer state
-with optax's own ``optax.tree.set(opt_state, learning_rate=state.learning_rate)``, the
-documented way to change an injected hyperparameter. This keeps the logged
-``opt_state.hyperparams["learning_rate"]`` truthful, works with every optax optimizer and
-with chains, and needs no extra argument in the jitted train step. A
-``GradientTransformationExtraArgs`` like ``optax.contrib.reduce_on_plateau`` (fed
-``value=loss`` at every step and scaling the updates) was rejected: it would have to
-re-average minibatch losses per epoch inside the step, the logged learning rate would
-no longer be the effective one, and ``should_stop`` and the decision log would be
-buried in the optimizer state where the loop has to dig them out.
+**Design.** :func:`autodecay` is an optax ``GradientTransformationExtraArgs``: chained
+after an optimizer, it multiplies the updates by its scale (1, then ``factor`` after
+each decay), so it composes with any schedule (a warmup included) and its state --
+the rule's :class:`AutoDecayState` with its hyperparameters as static data -- lives in
+the optimizer state and checkpoints with it. The loss it needs is per *epoch* while
+updates are per *step*: the train step calls ``update`` without ``value`` (it only
+scales), and once per epoch :func:`lrsched.adaptive.observe` feeds the epoch loss to
+every adaptive state in the optimizer state (``update(..., value=loss)`` observes at
+that call instead). :func:`autodecay_rule` is the same rule as a bare controller
+(``init() -> state``, ``update(state, epoch_loss) -> state``) whose
+``state.learning_rate`` a caller writes into its optimizer itself.
 
 **Defaults** (for CIFAR-style training: 40-200 epochs, a few decays, epoch-mean training
 loss that wanders by ``sigma`` of about 2-5% of its value from epoch to epoch on a
@@ -56,7 +51,7 @@ then leaves the EMA and window untouched, raises ``should_stop`` and logs a
 
 Example:
   >>> import optax, jax.numpy as jnp
-  >>> ad = autodecay(0.1, factor=0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
+  >>> ad = autodecay_rule(0.1, factor=0.1, beta=0.0, window=3, tolerance=0.1, drop=0.5)
   >>> tx = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1, momentum=0.9)
   >>> opt_state = tx.init({"w": jnp.zeros(2)})
   >>> state = ad.init()
@@ -75,9 +70,11 @@ import dataclasses
 import math
 from typing import Any, NamedTuple
 
+import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 #: Action codes of :attr:`AutoDecayState.action` and of the decision log.
 ACTIONS = ("fill", "wait", "decay", "stop", "stopped", "non-finite")
@@ -182,16 +179,18 @@ class AutoDecay:
     """The state before the first epoch (learning rate ``init_value``)."""
     f32, i32 = jnp.float32, jnp.int32
     n = self.max_decisions
-    nan = jnp.asarray(jnp.nan, f32)
+    def nan():  # a new buffer per field: the train step donates the optimizer state
+      return jnp.full((), jnp.nan, f32)
+
     log = DecisionLog(epoch=jnp.zeros(n, i32), smoothed=jnp.full(n, jnp.nan, f32),
                       range_ratio=jnp.full(n, jnp.nan, f32), drop_ratio=jnp.full(n, jnp.nan, f32),
                       action=jnp.zeros(n, i32), learning_rate=jnp.full(n, jnp.nan, f32),
                       count=jnp.zeros((), i32))
     return AutoDecayState(
         epoch=jnp.zeros((), i32), stage=jnp.zeros((), i32), stage_epoch=jnp.zeros((), i32),
-        ema=jnp.zeros((), f32), smoothed=nan, window=jnp.full(self.window, jnp.nan, f32),
-        stage_start=nan, learning_rate=jnp.asarray(self.init_value, f32),
-        should_stop=jnp.zeros((), bool), range_ratio=nan, drop_ratio=nan,
+        ema=jnp.zeros((), f32), smoothed=nan(), window=jnp.full(self.window, jnp.nan, f32),
+        stage_start=nan(), learning_rate=jnp.asarray(self.init_value, f32),
+        should_stop=jnp.zeros((), bool), range_ratio=nan(), drop_ratio=nan(),
         action=jnp.asarray(FILL, i32), log=log)
 
   def update(self, state: AutoDecayState, epoch_loss: Any) -> AutoDecayState:
@@ -276,10 +275,13 @@ class AutoDecay:
     return new._replace(log=log)
 
 
-def autodecay(init_value: float, factor: float = 0.1, beta: float = 0.9, window: int = 10,
-              tolerance: float = 0.03, drop: float = 0.9, eps: float = 1e-8, *,
-              max_decisions: int = 32) -> AutoDecay:
-  """Builds an :class:`AutoDecay` controller (see the module docstring for the rule).
+def autodecay_rule(init_value: float, factor: float = 0.1, beta: float = 0.9, window: int = 10,
+                   tolerance: float = 0.03, drop: float = 0.9, eps: float = 1e-8, *,
+                   max_decisions: int = 32) -> AutoDecay:
+  """Builds the :class:`AutoDecay` rule as a controller (see the module docstring).
+
+  :func:`autodecay` is the same rule as an optax transformation; the controller is for
+  code that sets a learning rate itself (``state.learning_rate`` after each epoch).
 
   Formula: ``g(t) = f(t) / (1 - beta^t)``, ``f(t) = beta f(t-1) + (1 - beta) loss(t)``;
   stable when ``(max G - min G) / (min G + eps) < tolerance`` over the last ``window``
@@ -307,10 +309,10 @@ def autodecay(init_value: float, factor: float = 0.1, beta: float = 0.9, window:
     ValueError: an argument is out of its range (the message names it).
 
   Example:
-    >>> ad = autodecay(0.1)
+    >>> ad = autodecay_rule(0.1)
     >>> (ad.window, ad.tolerance, ad.drop)
     (10, 0.03, 0.9)
-    >>> autodecay(0.1, factor=2.0)
+    >>> autodecay_rule(0.1, factor=2.0)
     Traceback (most recent call last):
     ...
     ValueError: autodecay: factor must be a number in (0, 1), got 2.0
@@ -341,11 +343,98 @@ def _record(epoch, stage, smoothed, range_ratio, drop_ratio, action, learning_ra
           "action": ACTIONS[int(action)], "learning_rate": num(learning_rate)}
 
 
-def decisions(state: AutoDecayState) -> list[dict[str, Any]]:
+@flax.struct.dataclass
+class AutoDecayOptState:
+  """The state of the :func:`autodecay` transformation.
+
+  Attributes:
+    rule: the rule's :class:`AutoDecayState`; its ``learning_rate`` is the scale
+      (the rule runs with ``init_value = 1``).
+    config: the rule (:class:`AutoDecay`), static.
+  """
+
+  rule: AutoDecayState
+  config: AutoDecay = flax.struct.field(pytree_node=False)
+
+
+def autodecay(factor: float = 0.1, beta: float = 0.9, window: int = 10,
+              tolerance: float = 0.03, drop: float = 0.9, eps: float = 1e-8, *,
+              max_decisions: int = 32) -> optax.GradientTransformationExtraArgs:
+  """AutoDecay as an optax transformation: scales the updates by ``factor`` at each decay.
+
+  The rule of the module docstring, decision for decision (it is :func:`autodecay_rule`
+  with ``init_value = 1``: the scale plays the learning rate's part).
+
+  Args:
+    factor, beta, window, tolerance, drop, eps, max_decisions: as for
+      :func:`autodecay_rule`.
+
+  Returns:
+    ``update(updates, state, params=None, *, value=None)``: observes ``value`` (an epoch
+    loss) when given, then multiplies the updates by the scale. Per epoch, call
+    ``update`` without ``value`` in the train step and
+    :func:`lrsched.adaptive.observe` ``(opt_state, epoch_loss)`` after each epoch;
+    :func:`lrsched.adaptive.should_stop` reads the stop decision and :func:`decisions`
+    the log.
+
+  Raises:
+    ValueError: an argument out of its range (named, with the value).
+
+  Example:
+    >>> import jax.numpy as jnp, optax
+    >>> from lrsched.adaptive import observe, should_stop
+    >>> tx = optax.chain(optax.sgd(0.1), autodecay(beta=0.0, window=3, tolerance=0.1,
+    ...                                            drop=0.5))
+    >>> opt_state = tx.init({"w": jnp.zeros(2)})
+    >>> for loss in [4.0, 2.0, 1.0, 1.0, 1.0]:
+    ...   opt_state = observe(opt_state, loss)
+    >>> [(r["epoch"], r["action"], r["scale"]) for r in decisions(opt_state)]
+    [(5, 'decay', 0.1)]
+  """
+  rule = autodecay_rule(1.0, factor, beta, window, tolerance, drop, eps,
+                        max_decisions=max_decisions)
+
+  def init_fn(params: Any) -> AutoDecayOptState:
+    del params
+    return AutoDecayOptState(rule=rule.init(), config=rule)
+
+  def update_fn(updates, state: AutoDecayOptState, params=None, *, value=None, **extra_args):
+    del params, extra_args
+    if value is not None:
+      state = observe_state(state, value)
+    scale = state.rule.learning_rate
+    return jax.tree.map(lambda u: u * scale.astype(u.dtype), updates), state
+
+  return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def is_state(node: Any) -> bool:
+  """Whether ``node`` is the state of an :func:`autodecay` transformation."""
+  return isinstance(node, AutoDecayOptState)
+
+
+def observe_state(state: AutoDecayOptState, value: Any) -> AutoDecayOptState:
+  """One epoch loss fed to an :func:`autodecay` state."""
+  return state.replace(rule=state.config.update(state.rule, value))
+
+
+def state_scale(state: AutoDecayOptState) -> jax.Array:
+  return state.rule.learning_rate
+
+
+def find_state(opt_state: Any) -> AutoDecayOptState | None:
+  """The (first) :func:`autodecay` state inside an optimizer state, or None."""
+  nodes = [n for n in jax.tree.leaves(opt_state, is_leaf=is_state) if is_state(n)]
+  return nodes[0] if nodes else None
+
+
+def decisions(state: AutoDecayState | Any) -> list[dict[str, Any]]:
   """The decisions taken so far (decays, the stop, non-finite losses), oldest first.
 
   Args:
-    state: an :class:`AutoDecayState` (device or numpy arrays).
+    state: an :class:`AutoDecayState` (device or numpy arrays), or an optimizer state
+      holding an :func:`autodecay` transformation (its records then say ``scale``
+      instead of ``learning_rate``).
 
   Returns:
     One dict per decision: ``epoch``, ``stage`` (decays before it), ``smoothed_loss``
@@ -353,6 +442,11 @@ def decisions(state: AutoDecayState) -> list[dict[str, Any]]:
     ``"non-finite"``) and ``learning_rate`` (after the decision); JSON-ready, with NaN
     written as ``None``.
   """
+  if not isinstance(state, AutoDecayState):
+    found = find_state(state)
+    if found is None:
+      raise ValueError("decisions: no AutoDecay state in the given state")
+    return [_as_scale(r) for r in decisions(found.rule)]
   log = jax.tree.map(np.asarray, state.log)
   n = min(int(log.count), len(log.epoch))
   out, stage = [], 0
@@ -363,14 +457,26 @@ def decisions(state: AutoDecayState) -> list[dict[str, Any]]:
   return out
 
 
-def last_record(state: AutoDecayState) -> dict[str, Any]:
+def _as_scale(record: dict[str, Any]) -> dict[str, Any]:
+  out = dict(record)
+  out["scale"] = out.pop("learning_rate")
+  return out
+
+
+def last_record(state: AutoDecayState | Any) -> dict[str, Any]:
   """The statistics of the latest update, for per-epoch metrics.
 
   Returns:
     A dict like those of :func:`decisions`; ``action`` is also ``"fill"`` (the window
     is not full yet), ``"wait"`` (not stable) or ``"stopped"`` (already stopped);
-    ``stage`` is the number of decays after the update.
+    ``stage`` is the number of decays after the update. Given an optimizer state
+    holding an :func:`autodecay` transformation, ``scale`` replaces ``learning_rate``.
   """
+  if not isinstance(state, AutoDecayState):
+    found = find_state(state)
+    if found is None:
+      raise ValueError("last_record: no AutoDecay state in the given state")
+    return _as_scale(last_record(found.rule))
   return _record(state.epoch, state.stage, state.smoothed, state.range_ratio,
                  state.drop_ratio, state.action, state.learning_rate)
 
@@ -392,9 +498,11 @@ __all__ = [
     "ACTIONS",
     "AutoDecay",
     "AutoDecayNonFiniteError",
+    "AutoDecayOptState",
     "AutoDecayState",
     "DecisionLog",
     "autodecay",
+    "autodecay_rule",
     "decisions",
     "last_record",
     "smoothed_std",
