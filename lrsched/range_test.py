@@ -1,19 +1,23 @@
 """The learning-rate range test (Smith 2017; fastai's ``lr_find``) and ``lrsched range-test``.
 
-Train for ``num_steps`` steps with a learning rate growing exponentially from
-``min_lr`` to ``max_lr``::
+Train for ``num_steps`` steps with a learning rate growing exponentially (``mode="exp"``,
+the default) or linearly (``mode="linear"``, Smith's original test) from ``min_lr`` to
+``max_lr``::
 
-    lr_i = min_lr * (max_lr / min_lr) ** (i / (num_steps - 1)),   i = 0 .. num_steps - 1
+    lr_i = min_lr * (max_lr / min_lr) ** (i / (num_steps - 1))      # "exp"
+    lr_i = min_lr + (max_lr - min_lr) * i / (num_steps - 1)         # "linear"
 
-record the loss of each step (on the parameters before its update), smooth it with a
+record the loss of each step (on the parameters before its update; with ``val_batch``, the
+loss on that fixed batch after the update, as torch-lr-finder's ``val_loader``), smooth it with a
 bias-corrected moving average ``a_i = s a_{i-1} + (1 - s) loss_i``,
 ``smoothed_i = a_i / (1 - s^(i+1))``, and stop at divergence: a non-finite loss or
 ``smoothed_i > diverge_factor * min_{j<=i} smoothed_j``. From the points before the
 divergence it suggests
 
 * ``min_loss_lr``: the learning rate of the smallest smoothed loss;
-* ``steepest_lr``: where the smoothed loss falls fastest per unit of ``log lr`` (between
-  step ``skip_start`` and the minimum);
+* ``steepest_lr``: where the smoothed loss falls fastest per unit of ``log lr``, ignoring
+  the first and last 10% of the points before the divergence (the first smoothed values
+  rest on few losses; the last are the blow-up);
 * ``suggested_lr = min_loss_lr / 10`` (fastai's "minimum/10"): the minimum itself lies
   at the edge of stability (for gradient descent on a quadratic with top Hessian
   eigenvalue ``lambda_max``, the edge is ``2 / lambda_max``);
@@ -71,6 +75,9 @@ class RangeTestResult:
     suggested_lr: ``min_loss_lr / 10``.
     message: a one-line summary, or why there is no suggestion.
     valley_lr: fastai's ``valley`` suggestion (None when there is no suggestion).
+    lambda_max: the top Hessian eigenvalue of the loss at the initial weights, when
+      measured (:func:`range_test_config` does, with one Lanczos call).
+    momentum: the heavy-ball momentum ``g`` the stability bound assumes.
   """
 
   lrs: np.ndarray
@@ -82,6 +89,20 @@ class RangeTestResult:
   suggested_lr: float | None
   message: str
   valley_lr: float | None = None
+  lambda_max: float | None = None
+  momentum: float = 0.0
+
+  @property
+  def stability_lr(self) -> float | None:
+    """``(2 + 2g) / lambda_max`` (``2 / lambda_max`` without momentum), or None.
+
+    Gradient descent with heavy-ball momentum ``g`` on a quadratic with top curvature
+    ``lambda_max`` diverges above this rate; a suggestion above it is suspect at the
+    start of training (the curvature changes as training goes on).
+    """
+    if self.lambda_max is None or not self.lambda_max > 0:
+      return None
+    return (2 + 2 * self.momentum) / self.lambda_max
 
   @property
   def ok(self) -> bool:
@@ -213,7 +234,8 @@ def lr_range_test(
     diverge_factor: float = 4.0,
     *,
     min_decrease: float = 0.01,
-    skip_start: int = 5,
+    mode: str = "exp",
+    val_batch: Any = None,
 ) -> RangeTestResult:
   """Runs the learning-rate range test (see the module docstring for the formulas).
 
@@ -234,8 +256,9 @@ def lr_range_test(
       minimum, > 1.
     min_decrease: the relative decrease of the smoothed loss below its first value
       that counts as "the loss decreased", in [0, 1).
-    skip_start: the steepest descent is searched from this step on (fastai skips the
-      first points too: their smoothed values rest on few losses), an integer >= 0.
+    mode: ``"exp"`` (the rate grows geometrically) or ``"linear"``.
+    val_batch: a fixed batch whose loss, after each update, is the curve (instead of the
+      training loss of the step); ``None``: the training loss.
 
   Returns:
     A :class:`RangeTestResult`.
@@ -244,13 +267,15 @@ def lr_range_test(
     ValueError: a bad argument, or ``batches`` ran out before ``num_steps`` steps.
   """
   _check_args(min_lr, max_lr, num_steps, smoothing, diverge_factor, min_decrease)
-  if isinstance(skip_start, bool) or not isinstance(skip_start, (int, np.integer)) \
-      or skip_start < 0:
-    raise ValueError(f"lr_range_test: skip_start must be an integer >= 0, got {skip_start!r}")
+  if mode not in ("exp", "linear"):
+    raise ValueError(f"lr_range_test: mode must be 'exp' or 'linear', got {mode!r}")
   ratio = (max_lr / min_lr) ** (1.0 / (num_steps - 1))
   log_ratio = math.log(ratio)
+  increment = (max_lr - min_lr) / (num_steps - 1)
 
   def schedule(count):
+    if mode == "linear":
+      return min_lr + increment * count
     return min_lr * jnp.exp(log_ratio * count)
 
   tx = optimizer_factory(schedule)
@@ -260,7 +285,10 @@ def lr_range_test(
   def step(params, opt_state, batch):
     loss, grads = jax.value_and_grad(loss_fn)(params, batch)
     updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
+    params = optax.apply_updates(params, updates)
+    if val_batch is not None:
+      loss = loss_fn(params, val_batch)
+    return params, opt_state, loss
 
   it = _batch_iterator(batches)
   lrs, losses, smoothed = [], [], []
@@ -273,7 +301,7 @@ def lr_range_test(
                        f"pass a Sequence (it is cycled) or a longer iterable") from None
     params, opt_state, loss = step(params, opt_state, batch)
     loss = float(loss)
-    lrs.append(min_lr * ratio**i)
+    lrs.append(min_lr + increment * i if mode == "linear" else min_lr * ratio**i)
     losses.append(loss)
     if not math.isfinite(loss):
       smoothed.append(math.nan)
@@ -286,10 +314,10 @@ def lr_range_test(
       diverged_at = i
       break
   return _summarize(np.array(lrs), np.array(losses), np.array(smoothed), diverged_at,
-                    min_decrease, skip_start, num_steps)
+                    min_decrease, num_steps)
 
 
-def _summarize(lrs, losses, smoothed, diverged_at, min_decrease, skip_start,
+def _summarize(lrs, losses, smoothed, diverged_at, min_decrease,
                num_steps: int | None = None) -> RangeTestResult:
   end = len(lrs) if diverged_at is None else diverged_at
   where = ("did not diverge up to max_lr" if diverged_at is None
@@ -306,13 +334,12 @@ def _summarize(lrs, losses, smoothed, diverged_at, min_decrease, skip_start,
         f"loss {good[0]:.4g} at the start, lowest {good[i_min]:.4g}); no learning rate is "
         f"suggested: widen the range (lower min_lr, more num_steps) or check the model, "
         f"the loss and the data"))
-  # Steepest descent on [skip, i_min]: the first few smoothed values rest on few losses.
-  skip = min(skip_start, max(i_min - 1, 0))
-  if i_min - skip >= 1:
-    slope = np.gradient(good[skip:i_min + 1], np.log(lrs[skip:i_min + 1]))
-    i_steep = skip + int(np.argmin(slope))
-  else:
-    i_steep = i_min
+  # Steepest descent without the first and last tenth of the curve before the divergence.
+  tenth = end // 10
+  lo, hi = tenth, end - tenth
+  if hi - lo < 2:
+    lo, hi = 0, end
+  i_steep = lo + int(np.argmin(np.gradient(good[lo:hi], np.log(lrs[lo:hi]))))
   min_loss_lr = float(lrs[i_min])
   first, last = (num_steps or len(lrs)) // 10, end - 5  # fastai's lr_find trims these
   if last - first < 2:
@@ -344,7 +371,8 @@ def plot_range_test(result: RangeTestResult, path: str | pathlib.Path | None = N
   ax.plot(result.lrs, result.smoothed, color="C0", label="smoothed loss")
   marks = [("valley", result.valley_lr, "C4"), ("minimum", result.min_loss_lr, "C2"),
            ("steepest", result.steepest_lr, "C1"),
-           ("minimum/10", result.suggested_lr, "C3"), ("divergence", result.diverged_lr, "k")]
+           ("minimum/10", result.suggested_lr, "C3"), ("divergence", result.diverged_lr, "k"),
+           ("stability bound", result.stability_lr, "C5")]
   for label, lr, color in marks:
     if lr is not None:
       ax.axvline(lr, color=color, linestyle="--", linewidth=1, label=f"{label} {lr:.3g}")
@@ -433,25 +461,72 @@ def optimizer_factory_from_config(config) -> OptimizerFactory:
   return lambda lr: factory(learning_rate=lr, **config.optimizer_kwargs)
 
 
-def range_test_config(config, **kwargs: Any) -> RangeTestResult:
+def range_test_config(config, *, use_eval: bool = False, stability: bool = True,
+                      **kwargs: Any) -> RangeTestResult:
   """Runs :func:`lr_range_test` on the model, data and optimizer of a training config.
 
   Uses the config's training data (no augmentation), model, batch size, seed and
-  optimizer (momentum, weight decay); ``kwargs`` go to :func:`lr_range_test`.
-  """
-  from lrsched.train.loop import build_run_model, load_data
-  from lrsched.train.steps import split_model
+  optimizer (momentum, weight decay). The batches are sharded over every device (the
+  training loop's mesh; the parameters are replicated), so the test runs where
+  training would.
 
-  train_ds, _ = load_data(config)
+  Args:
+    config: a :class:`lrsched.train.Config`.
+    use_eval: the curve is the loss on a fixed batch of the evaluation split after each
+      update (torch-lr-finder's ``val_loader``) instead of the step's training loss.
+    stability: also measure ``lambda_max`` at the initial weights (one Lanczos call on
+      the first batch) for :attr:`RangeTestResult.stability_lr`.
+    **kwargs: passed to :func:`lr_range_test` (``min_lr``, ``max_lr``, ``num_steps``,
+      ``mode``, ...).
+  """
+  from lrsched.data import iterate_batches
+  from lrsched.train import steps as stepslib
+  from lrsched.train.loop import build_run_model, load_data
+
+  train_ds, eval_ds = load_data(config)
   if config.batch_size > len(train_ds):
     raise ValueError(f"batch_size {config.batch_size} exceeds the {len(train_ds)} "
                      f"training samples")
+  mesh = stepslib.data_mesh()
   model = build_run_model(config, train_ds)
-  graphdef, _, params, rest = split_model(model)
+  graphdef, _, params, rest = stepslib.split_model(model)
+  params = stepslib.replicate(mesh, params)
   mean, std = train_ds.channel_stats()
-  return lr_range_test(classifier_loss_fn(graphdef, rest, mean, std), params,
-                       epoch_batches(train_ds, config.batch_size, config.seed),
-                       optimizer_factory_from_config(config), **kwargs)
+  loss_fn = classifier_loss_fn(graphdef, rest, mean, std)
+
+  def sharded(batches):
+    for batch in batches:
+      yield stepslib.shard_batch(mesh, batch)
+
+  val_batch = None
+  if use_eval:
+    first = next(iterate_batches(eval_ds, min(config.batch_size, len(eval_ds)), shuffle=False,
+                                 drop_remainder=False))
+    val_batch = stepslib.shard_batch(mesh, {"image": first["image"], "label": first["label"]})
+  result = lr_range_test(loss_fn, params, sharded(epoch_batches(train_ds, config.batch_size,
+                                                                config.seed)),
+                         optimizer_factory_from_config(config), val_batch=val_batch, **kwargs)
+  if not stability:
+    return result
+  from lrsched.hessian import top_eigenvalues
+
+  probe = stepslib.shard_batch(mesh, next(epoch_batches(train_ds, config.batch_size,
+                                                        config.seed)))
+  lam = float(top_eigenvalues(loss_fn, params, probe, k=1, mode="train").eigenvalues[0])
+  momentum = config.momentum if config.optimizer == "sgd" else 0.0
+  if isinstance(momentum, Mapping):
+    from lrsched.schedules import from_spec
+    momentum = float(from_spec(momentum, 1)(0))
+  result = dataclasses.replace(result, lambda_max=lam, momentum=float(momentum))
+  bound = result.stability_lr
+  if result.ok and bound is not None:
+    above = [name for name, lr in result.suggestions().items() if lr > bound]
+    note = (f"; stability bound at the initial weights {bound:.3g} "
+            f"(lambda_max {lam:.4g}, momentum {momentum:g})")
+    if above:
+      note += f": {', '.join(above)} above it, suspect"
+    result = dataclasses.replace(result, message=result.message + note)
+  return result
 
 
 # ---------------------------------------------------------------- command line
@@ -477,6 +552,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
   parser.add_argument("--diverge-factor", type=float, default=4.0,
                       help="stop when the smoothed loss exceeds this times its minimum "
                            "(default: 4)")
+  parser.add_argument("--mode", choices=("exp", "linear"), default="exp",
+                      help="how the rate grows: exp (geometric, fastai) or linear (Smith's "
+                           "original) (default: exp)")
+  parser.add_argument("--eval-loss", action="store_true",
+                      help="the curve is the loss on a fixed evaluation batch after each "
+                           "update, not the training loss (default: the training loss)")
   parser.add_argument("--out", default=None,
                       help="PNG to write (default runs/<config>_lr_range.png)")
   parser.set_defaults(run=run)
@@ -488,17 +569,23 @@ def run(args: argparse.Namespace) -> None:
   from lrsched.train import load_config
 
   config = load_config(args.config, args.overrides)
-  result = range_test_config(config, min_lr=args.min_lr, max_lr=args.max_lr,
-                             num_steps=args.num_steps, smoothing=args.smoothing,
-                             diverge_factor=args.diverge_factor)
+  result = range_test_config(config, use_eval=args.eval_loss, min_lr=args.min_lr,
+                             max_lr=args.max_lr, num_steps=args.num_steps,
+                             smoothing=args.smoothing, diverge_factor=args.diverge_factor,
+                             mode=args.mode)
   out = args.out or f"runs/{pathlib.Path(args.config).stem}_lr_range.png"
   path = pathlib.Path(out)
   plot_range_test(result, path)
   print(f"wrote {path.resolve()}")
   if not result.ok:
     raise ValueError(result.message)
+  bound = result.stability_lr
   for name, value in result.suggestions().items():
-    print(f"{name:>10}: {value:.4g}")
+    flag = "  (above the stability bound)" if bound is not None and value > bound else ""
+    print(f"{name:>10}: {value:.4g}{flag}")
+  if bound is not None:
+    print(f"{'stability':>10}: {bound:.4g}  ((2 + 2 momentum) / lambda_max at the initial "
+          f"weights, lambda_max {result.lambda_max:.4g})")
   print(result.message)
 
 

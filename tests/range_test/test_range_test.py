@@ -105,7 +105,7 @@ def test_plot_and_suggestions(tmp_path):
 @pytest.mark.parametrize("kwargs, name", [
     ({"min_lr": 0.0}, "min_lr"), ({"max_lr": 1e-8}, "max_lr"), ({"num_steps": 2}, "num_steps"),
     ({"smoothing": 1.0}, "smoothing"), ({"diverge_factor": 1.0}, "diverge_factor"),
-    ({"min_decrease": 1.0}, "min_decrease"), ({"skip_start": -1}, "skip_start"),
+    ({"min_decrease": 1.0}, "min_decrease"), ({"mode": "log"}, "mode must be"),
 ])
 def test_bad_arguments(kwargs, name):
   with pytest.raises(ValueError, match=name):
