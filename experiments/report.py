@@ -43,7 +43,9 @@ def _mean_std(values: list) -> str:
   mean, std = mean_std(finite)
   if len(finite) == 1:
     return f"{mean:.3g}"
-  return f"{mean:.1f} ± {std:.1f}" if abs(mean) >= 1 else f"{mean:.3f} ± {std:.3f}"
+  if abs(mean) >= 10:
+    return f"{mean:.1f} ± {std:.1f}"
+  return f"{mean:.2f} ± {std:.2f}" if abs(mean) >= 1 else f"{mean:.3f} ± {std:.3f}"
 
 
 def _difference(item: dict) -> str:
@@ -83,7 +85,8 @@ def experiment_block(record: dict, metrics: list[str] | None = None) -> str:
       cells.append(_mean_std(values))
     lines.append("| " + " | ".join(cells) + " |")
   lines.append("")
-  lines.append(f"Final epoch, mean ± std over seeds; per-seed values in "
+  best = " (`best_*`: the best epoch)" if any(k.startswith("best_") for k in keys) else ""
+  lines.append(f"Final epoch{best}, mean ± std over seeds; per-seed values in "
                f"`experiments/results/{record['experiment']}.json`.")
   lines.append("")
   for item in record["claims"]:
