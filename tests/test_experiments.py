@@ -90,3 +90,47 @@ def test_ps10_patterns_writes_results_the_report_can_read(tmp_path):
   report = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(report)
   assert "ps10_patterns" in report.verdict_table([record])
+
+
+def _check_record(record: dict, seeds: int = 2) -> None:
+  from lrsched.train.sweep import paired_verdict
+
+  for item in record["claims"]:
+    if item["verdict"] != "not tested":
+      assert len(item["a_values"]) == seeds
+      assert paired_verdict(item["a_values"], item["b_values"],
+                            item["direction"])["verdict"] == item["verdict"]
+
+
+@pytest.mark.slow
+def test_gd_vs_sgd_then_convergence_intervals_write_results(tmp_path):
+  """Tiny passes of experiments 2 and 3: GD checkpoints feed the spectra and the App. A.2
+  continuations; both write results files whose verdicts follow from their values."""
+  runs, out = tmp_path / "runs", tmp_path / "out"
+  gd = runpy.run_path(str(EXPERIMENTS / "gd_vs_sgd.py"))["main"]([
+      "--workdir", str(runs), "--seeds", "0", "1", "--gd-steps", "8", "--sgd-epochs", "4",
+      "--num-train", "256", "--results", str(out / "gd.json"), "--figures", str(out)])
+  assert set(gd["runs"]) == {"GD/decay 2", "GD/decay 4", "GD/no decay", "SGD/decay 1",
+                             "SGD/decay 2", "SGD/no decay"}
+  _check_record(gd)
+  ci = runpy.run_path(str(EXPERIMENTS / "convergence_intervals.py"))["main"]([
+      "--runs", str(runs), "--run", "GD/decay 2", "--seeds", "0", "1", "--continue-steps",
+      "10", "--out", str(tmp_path / "ci"), "--results", str(out / "ci.json"),
+      "--figures", str(out)])
+  _check_record(ci)
+  steps = ci["runs"]["GD x1 from step 2"]["final"]["steps_before_divergence"]
+  assert all(0 <= s <= 10 for s in steps)
+  assert len(ci["runs"]["step 2 (end of lr 0.1)"]["config"]["eigenvalues"][0]) == 10
+  assert (out / "convergence_intervals.png").is_file() and (out / "gd_vs_sgd.png").is_file()
+
+
+@pytest.mark.slow
+def test_budgeted_training_takes_1cycle_peak_from_the_range_test(tmp_path):
+  record = runpy.run_path(str(EXPERIMENTS / "budgeted_training.py"))["main"]([
+      "--workdir", str(tmp_path / "runs"), "--seeds", "0", "1", "--budgets", "3",
+      "--num-train", "512", "--results", str(tmp_path / "b.json"),
+      "--figures", str(tmp_path)])
+  _check_record(record)
+  peak = record["range_test"]["minimum/10"]
+  assert record["runs"]["3 epochs/1cycle"]["config"]["learning_rate"]["peak_value"] == peak
+  assert len(record["claims"]) == 3
