@@ -1,8 +1,8 @@
 """WRN-10-1 on the real CIFAR-10 subset at 16x16, SGD with step decay: the CPU-scale baseline.
 
 The shared baseline of ``experiments/autodecay_vs_step.py``,
-``experiments/snapshots_and_one_cycle.py`` and (on 2560 images)
-``experiments/budgeted_training.py``. The 5085 training and 1017 test images of
+``experiments/snapshot_ensembles.py``, ``experiments/gd_vs_sgd.py`` (on 1024 images),
+``experiments/budgeted_training.py`` (on 2560) and ``experiments/transferability.py``. The 5085 training and 1017 test images of
 ``../shared/data/cifar10_subset.npz``, average-pooled to 16x16 (a quarter of the
 cost; training fails naming that path when the file is absent); pad-4 crop + flip;
 batch 128; momentum 0.9, weight decay 5e-4; learning rate 0.1, divided by 10 at epochs
@@ -11,7 +11,7 @@ batch 128; momentum 0.9, weight decay 5e-4; learning rate 0.1, divided by 10 at 
   lrsched train --config experiments/configs/cifar16_step_decay.py --workdir runs/cifar16
 
 Expected (2 CPU cores, about 1.5 minutes; seed 0): test accuracy ~54% at the end
-(three-seed numbers in experiments/RESULTS.md).
+(five-seed numbers in experiments/RESULTS.md, section 4).
 """
 
 import pathlib

@@ -6,10 +6,13 @@
   iteration) with residuals and convergence flags, in an :class:`EigenResult`.
 * :func:`hessian_trace` (Hutchinson) and :func:`spectral_density` (SLQ).
 * :func:`convergence_intervals` and :func:`plot_convergence_intervals` (You et al. Fig. 5).
+* ``wrt=`` on all of them and :class:`DatasetHessian`: a diagonal block (parameters by
+  path regex or predicate); :func:`per_layer` -- each layer's top eigenvalues and trace.
 * :func:`model_loss` -- an NNX classifier as ``loss_fn(params, batch)``, BatchNorm in
   ``"eval"`` or ``"train"`` mode (recorded in every result).
 """
 
+from lrsched.hessian.blocks import param_paths
 from lrsched.hessian.density import DensityResult, TraceResult, hessian_trace, spectral_density
 from lrsched.hessian.eigen import (
     EigenResult,
@@ -27,6 +30,7 @@ from lrsched.hessian.intervals import (
 )
 from lrsched.hessian.model_loss import ModelLoss, model_loss
 from lrsched.hessian.operator import DatasetHessian
+from lrsched.hessian.per_layer import per_layer
 
 __all__ = [
     "ConvergenceIntervals",
@@ -42,6 +46,8 @@ __all__ = [
     "lanczos",
     "min_eigenvalue",
     "model_loss",
+    "param_paths",
+    "per_layer",
     "plot_convergence_intervals",
     "plot_spectral_density",
     "power_iteration",

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from lrsched.hessian.blocks import Wrt
 from lrsched.hessian.eigen import _mode, _operator, _orthogonalize
 from lrsched.hessian.hvp import LossFn
 from lrsched.hessian.operator import DatasetHessian
@@ -104,7 +105,8 @@ def _rademacher(rng: np.random.Generator, n: int, dtype) -> np.ndarray:
 
 
 def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,
-                  num_probes: int = 100, seed: int = 0, *, mode: str | None = None) -> TraceResult:
+                  num_probes: int = 100, seed: int = 0, *, mode: str | None = None,
+                  wrt: Wrt = None) -> TraceResult:
   """Hutchinson's estimate of the trace of the dataset-loss Hessian.
 
   Args:
@@ -114,6 +116,8 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
     num_probes: Rademacher probes (one HVP each).
     seed: seeds the probes.
     mode: BatchNorm mode to record (default ``loss_fn.mode``).
+    wrt: the trace of a diagonal block: the parameters chosen by a path regex or
+      predicate (:mod:`lrsched.hessian.blocks`); None: all.
 
   Returns:
     A :class:`TraceResult`.
@@ -128,7 +132,7 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
     6.0
   """
   _check_positive_int("num_probes", num_probes)
-  operator = _operator(loss_fn, params, batches)
+  operator = _operator(loss_fn, params, batches, wrt=wrt)
   rng = np.random.default_rng(seed)
   start, count = time.perf_counter(), operator.num_matvecs
   samples = []
@@ -166,7 +170,7 @@ def _lanczos_quadrature(matvec, v: np.ndarray, steps: int) -> tuple[np.ndarray, 
 def spectral_density(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,
                      num_probes: int = 1, num_steps: int = 100, seed: int = 0, *,
                      sigma: float | None = None, num_points: int = 1000,
-                     mode: str | None = None) -> DensityResult:
+                     mode: str | None = None, wrt: Wrt = None) -> DensityResult:
   """The smoothed eigenvalue density of the dataset-loss Hessian (SLQ).
 
   Args:
@@ -180,6 +184,7 @@ def spectral_density(loss_fn: LossFn | DatasetHessian, params: Any = None, batch
       of it.
     num_points: grid points (at least 8 per ``sigma`` are enforced for accuracy).
     mode: BatchNorm mode to record (default ``loss_fn.mode``).
+    wrt: the density of a diagonal block (see :func:`hessian_trace`); None: all.
 
   Returns:
     A :class:`DensityResult` whose ``density`` integrates to 1 over ``grid``.
@@ -199,7 +204,7 @@ def spectral_density(loss_fn: LossFn | DatasetHessian, params: Any = None, batch
   _check_positive_int("num_points", num_points)
   if sigma is not None and not sigma > 0:
     raise ValueError(f"sigma must be > 0, got {sigma!r}")
-  operator = _operator(loss_fn, params, batches)
+  operator = _operator(loss_fn, params, batches, wrt=wrt)
   rng = np.random.default_rng(seed)
   start, count = time.perf_counter(), operator.num_matvecs
   steps = min(num_steps, operator.size)

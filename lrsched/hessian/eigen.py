@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from lrsched.hessian.blocks import Wrt
 from lrsched.hessian.hvp import LossFn
 from lrsched.hessian.operator import DatasetHessian
 
@@ -317,14 +318,17 @@ def _check_common(operator: DatasetHessian, k: int, tol: float,
     raise ValueError(f"max_matvecs must be an integer >= k={k}, got {max_matvecs!r}")
 
 
-def _operator(loss_fn, params, batches, linearize: bool | None = None) -> DatasetHessian:
+def _operator(loss_fn, params, batches, linearize: bool | None = None,
+              wrt: Wrt = None) -> DatasetHessian:
   if isinstance(loss_fn, DatasetHessian):
     if params is not None or batches is not None:
       raise ValueError("pass params and batches only with a loss_fn, not with a DatasetHessian")
+    if wrt is not None:
+      raise ValueError("pass wrt to the DatasetHessian itself, not with one")
     return loss_fn
   if params is None or batches is None:
     raise ValueError("params and batches are required with a loss_fn")
-  return DatasetHessian(loss_fn, params, batches, linearize=linearize)
+  return DatasetHessian(loss_fn, params, batches, linearize=linearize, wrt=wrt)
 
 
 def _mode(loss_fn, mode: str | None) -> str | None:
@@ -340,7 +344,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
                     max_matvecs: int | None = None, seed: int = 0, *, which: str = "largest",
                     return_eigenvectors: bool = False, max_iter: int = 100,
                     stop: str = "relative_change", mode: str | None = None,
-                    linearize: bool | None = None, start: Any = None) -> EigenResult:
+                    linearize: bool | None = None, start: Any = None,
+                    wrt: Wrt = None) -> EigenResult:
   """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
 
   Args:
@@ -365,6 +370,9 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     linearize: see :class:`DatasetHessian`.
     start: Lanczos's start vector as a params-like pytree (e.g. the previous result's
       top eigenvector, to warm-start tracking during training); default random.
+    wrt: the eigenvalues of a diagonal block: the parameters chosen by a regex searched
+      in each ``/``-joined path or a predicate ``path -> bool``
+      (:mod:`lrsched.hessian.blocks`), the others held fixed; None: all parameters.
 
   Returns:
     An :class:`EigenResult`; values that missed ``tol`` are flagged ``converged=False``.
@@ -393,7 +401,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     raise ValueError(f"stop must be 'relative_change' or 'residual', got {stop!r}")
   if isinstance(max_iter, bool) or max_iter < 1:
     raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-  operator = _operator(loss_fn, params, batches, linearize)
+  operator = _operator(loss_fn, params, batches, linearize, wrt)
   _check_common(operator, k, tol, max_matvecs)
   start_count, started = operator.num_matvecs, time.perf_counter()
   common = dict(tol=tol, max_matvecs=max_matvecs, seed=seed, dtype=operator.dtype,

@@ -28,6 +28,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lrsched.hessian.blocks import Wrt, select
 from lrsched.hessian.hvp import (
     FlatSpec,
     LossFn,
@@ -90,9 +91,14 @@ class DatasetHessian:
       Default (None): only when there is a single batch.
     mesh: a 1-D mesh with one axis named ``"data"`` of type ``AxisType.Auto`` to
       shard batches over; by default one over all devices when there are several.
+    wrt: the parameters whose diagonal Hessian block this is (a regex searched in each
+      ``/``-joined parameter path, or a predicate ``path -> bool``; see
+      :mod:`lrsched.hessian.blocks`); None: all of them.
 
   Attributes:
-    spec: the :class:`FlatSpec` of ``params``; ``spec.size`` is the dimension.
+    spec: the :class:`FlatSpec` of the selected parameters (``params`` itself without
+      ``wrt``; else ``params`` with the other leaves ``None``); ``spec.size`` is the
+      dimension.
     sizes: the number of examples per batch.
     num_matvecs: how many dataset-level HVPs this operator has computed.
 
@@ -109,9 +115,11 @@ class DatasetHessian:
   """
 
   def __init__(self, loss_fn: LossFn, params: Any, batches: Any, *, linearize: bool | None = None,
-               mesh: jax.sharding.Mesh | None = None):
+               mesh: jax.sharding.Mesh | None = None, wrt: Wrt = None):
     self.loss_fn = loss_fn
-    self.spec = FlatSpec.of(params)
+    self.full_spec = FlatSpec.of(params)
+    selected, self._index = select(params, wrt)
+    self.spec = self.full_spec if self._index is None else FlatSpec.of(selected)
     check_finite_params(params)
     batch_list = as_batch_list(batches)
     if not batch_list:
@@ -160,18 +168,22 @@ class DatasetHessian:
     v = np.asarray(v)
     if v.shape != (self.size,):
       raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
-    v_dev = self._place(jnp.asarray(v, self.dtype), shard=False)
-    acc = self._place(jnp.zeros(self.size, self.dtype), shard=False)
+    if self._index is not None:  # the block: H [v; 0], then the selected rows
+      full = np.zeros(self.full_spec.size, self.full_spec.dtype)
+      full[self._index] = v
+      v = full
+    v_dev = self._place(jnp.asarray(v, self.full_spec.dtype), shard=False)
+    acc = self._place(jnp.zeros(self.full_spec.size, self.full_spec.dtype), shard=False)
     if self._linearize and self._linear is None:
       self._linear = [_linearize(self.loss_fn, self._params, b) for b in self._batches]
     flags = []
     for i, size in enumerate(self.sizes):
-      weight = np.asarray(size, self.dtype)
+      weight = np.asarray(size, self.full_spec.dtype)
       if self._linear is not None:
-        acc, ok = _accumulate_linear(self.spec, acc, self._linear[i], v_dev, weight)
+        acc, ok = _accumulate_linear(self.full_spec, acc, self._linear[i], v_dev, weight)
       else:
-        acc, ok = _accumulate(self.loss_fn, self.spec, acc, self._params, self._batches[i],
-                              v_dev, weight)
+        acc, ok = _accumulate(self.loss_fn, self.full_spec, acc, self._params,
+                              self._batches[i], v_dev, weight)
       flags.append(ok)
     finite = np.asarray(jax.device_get(flags))
     if not finite.all():
@@ -180,7 +192,8 @@ class DatasetHessian:
                        f"{self.sizes[bad]} examples) is not finite (NaN or inf): check the "
                        f"loss on that batch")
     self.num_matvecs += 1
-    return np.asarray(acc) / np.asarray(self.total, self.dtype)
+    out = np.asarray(acc) / np.asarray(self.total, self.full_spec.dtype)
+    return out if self._index is None else out[self._index].astype(self.dtype)
 
   def __call__(self, v: Any) -> Any:
     """``H v`` for a pytree ``v`` shaped like the parameters."""

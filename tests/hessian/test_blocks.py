@@ -1,0 +1,108 @@
+"""wrt= and per_layer: diagonal Hessian blocks against a dense Hessian, bad input."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from lrsched.hessian import (
+    DatasetHessian,
+    hessian_trace,
+    min_eigenvalue,
+    param_paths,
+    per_layer,
+    spectral_density,
+    top_eigenvalues,
+)
+
+
+def _problem():
+  k = jax.random.split(jax.random.key(0), 4)
+  params = {"dense1": {"kernel": 0.5 * jax.random.normal(k[0], (4, 5)), "bias": jnp.zeros(5)},
+            "dense2": {"kernel": 0.5 * jax.random.normal(k[1], (5, 3)), "bias": jnp.zeros(3)}}
+  batch = {"x": jax.random.normal(k[2], (32, 4)), "y": jax.random.randint(k[3], (32,), 0, 3)}
+
+  def loss_fn(p, b):
+    h = jnp.tanh(b["x"] @ p["dense1"]["kernel"] + p["dense1"]["bias"])
+    logits = h @ p["dense2"]["kernel"] + p["dense2"]["bias"]
+    return -jnp.mean(jax.nn.log_softmax(logits)[jnp.arange(b["y"].size), b["y"]])
+
+  return loss_fn, params, batch
+
+
+def _dense_block(loss_fn, params, batch, prefix):
+  flat, unravel = ravel_pytree(params)
+  full = np.asarray(jax.hessian(lambda v: loss_fn(unravel(v), batch))(flat), np.float64)
+  offset, index = 0, []
+  for path, leaf in zip(param_paths(params), jax.tree.leaves(params), strict=True):
+    if path.startswith(prefix):
+      index.extend(range(offset, offset + leaf.size))
+    offset += leaf.size
+  return full[np.ix_(index, index)]
+
+
+@pytest.mark.parametrize("wrt", ["^dense1/", "dense2/kernel$", lambda p: p.endswith("bias")])
+def test_block_spectrum_and_trace_equal_the_dense_block(wrt):
+  loss_fn, params, batch = _problem()
+  paths = param_paths(params)
+  if callable(wrt):
+    chosen = [p for p in paths if wrt(p)]
+  else:
+    import re
+    chosen = [p for p in paths if re.search(wrt, p)]
+  flat, unravel = ravel_pytree(params)
+  full = np.asarray(jax.hessian(lambda v: loss_fn(unravel(v), batch))(flat), np.float64)
+  offset, index = 0, []
+  for path, leaf in zip(paths, jax.tree.leaves(params), strict=True):
+    if path in chosen:
+      index.extend(range(offset, offset + leaf.size))
+    offset += leaf.size
+  block = full[np.ix_(index, index)]
+  exact = np.sort(np.linalg.eigvalsh(block))[::-1]
+  top = top_eigenvalues(loss_fn, params, batch, k=2, tol=1e-5, wrt=wrt)
+  np.testing.assert_allclose(top.eigenvalues, exact[:2], rtol=1e-3, atol=1e-5)
+  low = min_eigenvalue(loss_fn, params, batch, tol=1e-5, wrt=wrt)
+  np.testing.assert_allclose(low.eigenvalues[0], exact[-1], rtol=1e-3, atol=1e-5)
+  trace = hessian_trace(loss_fn, params, batch, num_probes=400, wrt=wrt)
+  assert abs(trace.trace - np.trace(block)) < 4 * trace.std_error + 1e-6
+  density = spectral_density(loss_fn, params, batch, num_steps=len(index) - 1, wrt=wrt)
+  assert density.grid.min() <= exact[-1] + 1e-3 and density.grid.max() >= exact[0] - 1e-3
+  operator = DatasetHessian(loss_fn, params, batch, wrt=wrt)
+  assert operator.size == len(index)
+  v = np.random.default_rng(0).standard_normal(len(index)).astype(np.float32)
+  np.testing.assert_allclose(operator.matvec(v), block @ v, rtol=1e-4, atol=1e-5)
+
+
+def test_per_layer_rows_equal_dense_blocks():
+  loss_fn, params, batch = _problem()
+  rows = per_layer(loss_fn, params, batch, k=2, trace_probes=300)
+  assert [r["group"] for r in rows] == ["dense1", "dense2"]
+  for row in rows:
+    block = _dense_block(loss_fn, params, batch, row["group"] + "/")
+    assert row["size"] == block.shape[0]
+    exact = np.sort(np.linalg.eigvalsh(block))[::-1]
+    np.testing.assert_allclose(row["eigenvalues"], exact[:2], rtol=1e-3, atol=1e-5)
+    assert abs(row["trace"] - np.trace(block)) < 4 * row["trace_std_error"] + 1e-6
+  by_leaf = per_layer(loss_fn, params, batch, group=lambda path: path, trace_probes=2)
+  assert [r["group"] for r in by_leaf] == param_paths(params)
+
+
+@pytest.mark.parametrize("wrt, match", [
+    ("conv", "matches no parameter; the paths are: dense1/bias"),
+    ("dense[", "not a valid regex"),
+    (3, "wrt must be a regex string or a predicate"),
+])
+def test_bad_wrt_is_named(wrt, match):
+  loss_fn, params, batch = _problem()
+  with pytest.raises(ValueError, match=match):
+    top_eigenvalues(loss_fn, params, batch, k=1, wrt=wrt)
+
+
+def test_wrt_with_an_operator_and_bad_group():
+  loss_fn, params, batch = _problem()
+  operator = DatasetHessian(loss_fn, params, batch)
+  with pytest.raises(ValueError, match="pass wrt to the DatasetHessian itself"):
+    top_eigenvalues(operator, k=1, wrt="dense1")
+  with pytest.raises(ValueError, match="group must be None"):
+    per_layer(loss_fn, params, batch, group=0)
