@@ -2,11 +2,11 @@
 
 The shared baseline of ``experiments/autodecay_vs_step.py``,
 ``experiments/snapshot_ensembles.py``, ``experiments/gd_vs_sgd.py`` (on 1024 images),
-``experiments/budgeted_training.py`` (on 2560) and ``experiments/transferability.py``. The 5085 training and 1017 test images of
-``../shared/data/cifar10_subset.npz``, average-pooled to 16x16 (a quarter of the
-cost; training fails naming that path when the file is absent); pad-4 crop + flip;
-batch 128; momentum 0.9, weight decay 5e-4; learning rate 0.1, divided by 10 at epochs
-15 and 23 of 30. Run alone::
+``experiments/budgeted_training.py`` (on 2560) and ``experiments/transferability.py``.
+The 5085 training and 1017 test images of ``../shared/data/cifar10_subset.npz``,
+average-pooled to 16x16 (a quarter of the cost; training fails naming that path when
+the file is absent); pad-4 crop + flip; batch 128; momentum 0.9, weight decay 5e-4;
+learning rate 0.1, divided by 10 at epochs 15 and 23 of 30. Run alone::
 
   lrsched train --config experiments/configs/cifar16_step_decay.py --workdir runs/cifar16
 

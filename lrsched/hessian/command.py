@@ -66,6 +66,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="Hutchinson probes for the trace (0: skip)")
   parser.add_argument("--density-steps", type=int, default=0,
                       help="Lanczos steps for the SLQ spectral density (0: skip)")
+  parser.add_argument("--per-layer", action="store_true",
+                      help="also the top eigenvalue and trace (20 probes) of each layer's "
+                           "diagonal Hessian block: a table and per_layer.png")
   parser.add_argument("--seed", type=int, default=0,
                       help="seed of the random start vectors and probes (default: 0)")
   parser.add_argument("--out", help=f"output directory (default: RUN_DIR/{_DEFAULT_OUT} or "
@@ -158,6 +161,26 @@ def _schedule_values(config, steps_per_epoch: int) -> tuple[np.ndarray, float]:
   return values, momentum
 
 
+def plot_per_layer(rows: list[dict], path: pathlib.Path, title: str) -> None:
+  """Bar chart of each block's top eigenvalue and trace (log axis where all are > 0)."""
+  from matplotlib.figure import Figure
+
+  from lrsched.plotting import save_figure
+
+  fig = Figure(figsize=(max(6, 0.35 * len(rows) + 2), 6.5), layout="constrained")
+  axes = fig.subplots(2, 1, sharex=True)
+  x = np.arange(len(rows))
+  for ax, values, label in ((axes[0], [r["eigenvalues"][0] for r in rows], "lambda_1"),
+                            (axes[1], [r["trace"] for r in rows], "trace (Hutchinson)")):
+    ax.bar(x, values, color="C0" if label == "lambda_1" else "C1")
+    if all(v > 0 for v in values):
+      ax.set_yscale("log")
+    ax.set_ylabel(label)
+  axes[1].set_xticks(x, [r["group"] for r in rows], rotation=90, fontsize="small")
+  axes[0].set_title(title)
+  save_figure(fig, path)
+
+
 def run(args: argparse.Namespace) -> dict:
   """Runs the sub-command; returns the JSON record it wrote."""
   from lrsched.data import normalize
@@ -166,6 +189,7 @@ def run(args: argparse.Namespace) -> dict:
       convergence_intervals,
       hessian_trace,
       model_loss,
+      per_layer,
       plot_convergence_intervals,
       plot_spectral_density,
       spectral_density,
@@ -223,6 +247,17 @@ def run(args: argparse.Namespace) -> dict:
     plot_spectral_density(density.grid, density.density, out / "density.png",
                           title=f"Hessian spectral density ({args.mode} mode)")
     print(f"wrote {out / 'density.png'}")
+  if args.per_layer:
+    with _phase("per-layer blocks (top eigenvalue and trace of each layer)"):
+      rows = per_layer(loss_fn, params, batches, k=1, seed=args.seed)
+    record["per_layer"] = rows
+    print(f"{'layer':<32s} {'size':>8s} {'lambda_1':>10s} {'trace':>12s}")
+    for row in rows:
+      print(f"{row['group']:<32s} {row['size']:8d} {row['eigenvalues'][0]:10.4g} "
+            f"{row['trace']:12.4g}")
+    plot_per_layer(rows, out / "per_layer.png",
+                   title=f"Per-layer Hessian blocks ({args.mode} mode)")
+    print(f"wrote {out / 'per_layer.png'}")
   title = f"Top-{args.k} Hessian eigenvalues, {args.mode} mode" + (
       f", epoch {epoch}" if epoch is not None else ", initialization")
   plot_convergence_intervals(intervals, lrs, path=out / "intervals.png", title=title)

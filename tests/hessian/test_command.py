@@ -69,3 +69,20 @@ def test_hessian_command_bad_arguments(tmp_path):
     command.run(_parse(["hessian"]))
   with pytest.raises(ValueError, match="is not a run directory"):
     command.run(_parse(["hessian", str(tmp_path)]))
+
+
+def test_hessian_command_per_layer(tmp_path, capsys):
+  from tests.train.conftest import tiny_config, write_npz
+
+  data = write_npz(tmp_path / "data.npz", n_train=32, n_test=8, size=8)
+  config_path = tmp_path / "config.json"
+  config_path.write_text(json.dumps(tiny_config(data).to_dict()))
+  args = _parse(["hessian", "--config", str(config_path), "--k", "1", "--tol", "1e-2",
+                 "--batch-size", "8", "--mode", "train", "--per-layer",
+                 "--out", str(tmp_path / "init")])
+  record = args.run(args)
+  rows = record["per_layer"]
+  assert rows[0]["group"].startswith("blocks/0") and all(r["size"] > 0 for r in rows)
+  assert sum(r["size"] for r in rows) == record["num_params"]
+  assert (tmp_path / "init" / "per_layer.png").is_file()
+  assert "lambda_1" in capsys.readouterr().out
