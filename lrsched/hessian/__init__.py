@@ -8,6 +8,7 @@
 * :func:`convergence_intervals` and :func:`plot_convergence_intervals` (You et al. Fig. 5).
 * ``wrt=`` on all of them and :class:`DatasetHessian`: a diagonal block (parameters by
   path regex or predicate); :func:`per_layer` -- each layer's top eigenvalues and trace.
+* :func:`loss_landscape` / :func:`plot_loss_landscape` -- the loss along eigenvectors.
 * :func:`model_loss` -- an NNX classifier as ``loss_fn(params, batch)``, BatchNorm in
   ``"eval"`` or ``"train"`` mode (recorded in every result).
 """
@@ -28,6 +29,7 @@ from lrsched.hessian.intervals import (
     plot_convergence_intervals,
     plot_spectral_density,
 )
+from lrsched.hessian.landscape import LandscapeResult, loss_landscape, plot_loss_landscape
 from lrsched.hessian.model_loss import ModelLoss, model_loss
 from lrsched.hessian.operator import DatasetHessian
 from lrsched.hessian.per_layer import per_layer
@@ -38,17 +40,20 @@ __all__ = [
     "DensityResult",
     "EigenResult",
     "FlatSpec",
+    "LandscapeResult",
     "ModelLoss",
     "TraceResult",
     "convergence_intervals",
     "hessian_trace",
     "hvp",
     "lanczos",
+    "loss_landscape",
     "min_eigenvalue",
     "model_loss",
     "param_paths",
     "per_layer",
     "plot_convergence_intervals",
+    "plot_loss_landscape",
     "plot_spectral_density",
     "power_iteration",
     "spectral_density",
