@@ -66,6 +66,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="Hutchinson probes for the trace (0: skip)")
   parser.add_argument("--density-steps", type=int, default=0,
                       help="Lanczos steps for the SLQ spectral density (0: skip)")
+  parser.add_argument("--error-bars", type=int, default=None,
+                      help="also estimate on this many disjoint subsets of the batches and "
+                           "show the spread (default: 4 when there are >= 4 batches, else "
+                           "none; 0: none)")
   parser.add_argument("--per-layer", action="store_true",
                       help="also the top eigenvalue and trace (20 probes) of each layer's "
                            "diagonal Hessian block: a table and per_layer.png")
@@ -204,8 +208,10 @@ def run(args: argparse.Namespace) -> dict:
   operator = DatasetHessian(loss_fn, params, batches)
   with _phase(f"top-{args.k} eigenvalues ({args.method}, {len(batches)} batch(es), "
               f"{operator.size} parameters)"):
+    bars = (4 if len(batches) >= 4 else None) if args.error_bars is None else (
+        args.error_bars or None)
     eig = top_eigenvalues(operator, k=args.k, method=args.method, tol=args.tol,
-                          max_matvecs=args.max_matvecs, seed=args.seed)
+                          max_matvecs=args.max_matvecs, seed=args.seed, error_bars=bars)
   lrs, momentum = _schedule_values(config, steps_per_epoch)
   intervals = convergence_intervals(eig.eigenvalues, momentum)
   source = args.run_dir if args.run_dir is not None else f"{args.config} (initialization)"
@@ -228,6 +234,13 @@ def run(args: argparse.Namespace) -> dict:
   if not eig.all_converged:
     print(f"WARNING: {int((~eig.converged).sum())} value(s) did not reach tol={args.tol:g}; "
           f"raise --max-matvecs")
+  if eig.sampling is not None:
+    spread = eig.sampling
+    print(f"sampling spread over {spread['subsets']} disjoint subsets of the batches "
+          f"(mean ± std, 95% CI of the mean):")
+    for i, (m, sd, lo, hi) in enumerate(zip(spread["mean"], spread["std"], spread["ci_low"],
+                                            spread["ci_high"], strict=True), 1):
+      print(f"{i:3d} {m:12.5g} ± {sd:.3g}  [{lo:.5g}, {hi:.5g}]")
   print(f"learning rates used: {lrs.max():.4g} .. {lrs.min():.4g}; largest stable: "
         f"{intervals.max_stable_lr:.4g}")
 
@@ -236,7 +249,8 @@ def run(args: argparse.Namespace) -> dict:
   out.mkdir(parents=True, exist_ok=True)
   if args.trace_probes:
     with _phase(f"Hutchinson trace ({args.trace_probes} probes)"):
-      trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed)
+      trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed,
+                            error_bars=bars)
     record["trace"] = trace.to_dict()
     print(f"trace (Hutchinson, {args.trace_probes} probes): {trace.trace:.5g} "
           f"+- {trace.std_error:.2g}")

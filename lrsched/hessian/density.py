@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 
 from lrsched.hessian.blocks import Wrt
-from lrsched.hessian.eigen import _mode, _operator, _orthogonalize
+from lrsched.hessian.eigen import _mode, _operator, _orthogonalize, sampling_spread
 from lrsched.hessian.hvp import LossFn
 from lrsched.hessian.operator import DatasetHessian
 
@@ -43,6 +43,8 @@ class TraceResult:
     wall_time: seconds.
     mode: BatchNorm mode of the loss or None.
     seed: the probes' seed.
+    sampling: with ``error_bars=B``, the trace on B disjoint subsets of the batches
+      (see :class:`~lrsched.hessian.EigenResult`), or None.
   """
 
   trace: float
@@ -52,12 +54,14 @@ class TraceResult:
   wall_time: float
   mode: str | None
   seed: int
+  sampling: dict | None = None
 
   def to_dict(self) -> dict:
     """A JSON-ready dict."""
     return {"trace": self.trace, "std_error": self.std_error,
             "num_probes": int(len(self.samples)), "num_matvecs": self.num_matvecs,
-            "wall_time": self.wall_time, "mode": self.mode, "seed": self.seed}
+            "wall_time": self.wall_time, "mode": self.mode, "seed": self.seed,
+            "sampling": self.sampling}
 
 
 @dataclasses.dataclass
@@ -106,7 +110,7 @@ def _rademacher(rng: np.random.Generator, n: int, dtype) -> np.ndarray:
 
 def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,
                   num_probes: int = 100, seed: int = 0, *, mode: str | None = None,
-                  wrt: Wrt = None) -> TraceResult:
+                  wrt: Wrt = None, error_bars: int | None = None) -> TraceResult:
   """Hutchinson's estimate of the trace of the dataset-loss Hessian.
 
   Args:
@@ -118,6 +122,8 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
     mode: BatchNorm mode to record (default ``loss_fn.mode``).
     wrt: the trace of a diagonal block: the parameters chosen by a path regex or
       predicate (:mod:`lrsched.hessian.blocks`); None: all.
+    error_bars: also estimate on this many disjoint subsets of the batches (the same
+      probes) and report the spread in ``sampling``.
 
   Returns:
     A :class:`TraceResult`.
@@ -133,16 +139,20 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
   """
   _check_positive_int("num_probes", num_probes)
   operator = _operator(loss_fn, params, batches, wrt=wrt)
-  rng = np.random.default_rng(seed)
+  parts = operator.subsets(error_bars) if error_bars is not None else []
   start, count = time.perf_counter(), operator.num_matvecs
-  samples = []
-  for _ in range(num_probes):
-    z = _rademacher(rng, operator.size, operator.dtype)
-    samples.append(float(np.dot(z.astype(np.float64), operator.matvec(z).astype(np.float64))))
-  values = np.array(samples)
+
+  def probe_values(op: DatasetHessian) -> np.ndarray:
+    rng = np.random.default_rng(seed)  # the same probes for the full data and each subset
+    return np.array([float(np.dot(z.astype(np.float64), op.matvec(z).astype(np.float64)))
+                     for z in (_rademacher(rng, op.size, op.dtype) for _ in range(num_probes))])
+
+  values = probe_values(operator)
   std_error = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else np.nan
+  sampling = (sampling_spread(np.array([[probe_values(p).mean()] for p in parts]))
+              if parts else None)
   return TraceResult(float(values.mean()), std_error, values, operator.num_matvecs - count,
-                     time.perf_counter() - start, _mode(loss_fn, mode), seed)
+                     time.perf_counter() - start, _mode(loss_fn, mode), seed, sampling)
 
 
 def _lanczos_quadrature(matvec, v: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:

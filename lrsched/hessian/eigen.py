@@ -80,6 +80,10 @@ class EigenResult:
     mode: BatchNorm mode of the loss (``"eval"``/``"train"``) or None.
     seed: the seed of the start vectors.
     eigenvectors: ``k`` unit-norm parameter pytrees (same order) or None.
+    sampling: with ``error_bars=B``, the same estimate on B disjoint subsets of the
+      batches: ``{"subsets", "values" (B x k), "mean", "std", "ci_low", "ci_high"}``
+      (``mean +- t(0.975, B-1) std / sqrt(B)``: how far the estimate moves with the data
+      it is computed on, beside the numerical ``residuals``); None when not asked.
   """
 
   eigenvalues: np.ndarray
@@ -94,6 +98,7 @@ class EigenResult:
   mode: str | None
   seed: int
   eigenvectors: list[Any] | None = None
+  sampling: dict | None = None
 
   @property
   def all_converged(self) -> bool:
@@ -106,7 +111,8 @@ class EigenResult:
             "relative_residuals": self.relative_residuals.tolist(),
             "converged": [bool(c) for c in self.converged], "num_matvecs": self.num_matvecs,
             "wall_time": self.wall_time, "method": self.method, "which": self.which,
-            "tol": self.tol, "mode": self.mode, "seed": self.seed}
+            "tol": self.tol, "mode": self.mode, "seed": self.seed,
+            "sampling": self.sampling}
 
 
 def _relative(residuals: np.ndarray, values: np.ndarray, scale: float, dtype) -> np.ndarray:
@@ -345,7 +351,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
                     return_eigenvectors: bool = False, max_iter: int = 100,
                     stop: str = "relative_change", mode: str | None = None,
                     linearize: bool | None = None, start: Any = None,
-                    wrt: Wrt = None) -> EigenResult:
+                    wrt: Wrt = None, error_bars: int | None = None) -> EigenResult:
   """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
 
   Args:
@@ -373,6 +379,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     wrt: the eigenvalues of a diagonal block: the parameters chosen by a regex searched
       in each ``/``-joined path or a predicate ``path -> bool``
       (:mod:`lrsched.hessian.blocks`), the others held fixed; None: all parameters.
+    error_bars: also estimate on this many disjoint subsets of the batches (>= 2, at
+      most the number of batches) and report the spread in ``sampling``.
 
   Returns:
     An :class:`EigenResult`; values that missed ``tol`` are flagged ``converged=False``.
@@ -415,12 +423,37 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     out = power_iteration(operator.matvec, operator.size, k, max_iter=max_iter, stop=stop,
                           **common)
   vectors = out["eigenvectors"]
+  sampling = None
+  if error_bars is not None:
+    values = []
+    for part in operator.subsets(error_bars):
+      sub = (lanczos(part.matvec, part.size, k, which=which, **{**common,
+                                                                "return_eigenvectors": False})
+             if method == "lanczos" else
+             power_iteration(part.matvec, part.size, k, max_iter=max_iter, stop=stop,
+                             **{**common, "return_eigenvectors": False}))
+      values.append(sub["eigenvalues"][:k].astype(np.float64))
+    sampling = sampling_spread(np.array(values))
   return EigenResult(
       eigenvalues=out["eigenvalues"].astype(np.float64), residuals=out["residuals"],
       relative_residuals=out["relative_residuals"], converged=out["converged"],
       num_matvecs=operator.num_matvecs - start_count, wall_time=time.perf_counter() - started,
       method=method, which=which, tol=tol, mode=_mode(loss_fn, mode), seed=seed,
-      eigenvectors=None if vectors is None else [operator.unravel(v) for v in vectors])
+      eigenvectors=None if vectors is None else [operator.unravel(v) for v in vectors],
+      sampling=sampling)
+
+
+def sampling_spread(values: np.ndarray) -> dict:
+  """Mean, std and 95% t-interval of estimates on disjoint subsets (rows of ``values``)."""
+  import scipy.stats
+
+  values = np.atleast_2d(np.asarray(values, np.float64))
+  count = values.shape[0]
+  mean, std = values.mean(0), values.std(0, ddof=1)
+  half = scipy.stats.t.ppf(0.975, count - 1) * std / np.sqrt(count)
+  return {"subsets": int(count), "values": values.tolist(), "mean": mean.tolist(),
+          "std": std.tolist(), "ci_low": (mean - half).tolist(),
+          "ci_high": (mean + half).tolist()}
 
 
 def min_eigenvalue(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,

@@ -118,6 +118,7 @@ class DatasetHessian:
                mesh: jax.sharding.Mesh | None = None, wrt: Wrt = None):
     self.loss_fn = loss_fn
     self.full_spec = FlatSpec.of(params)
+    self._wrt = wrt
     selected, self._index = select(params, wrt)
     self.spec = self.full_spec if self._index is None else FlatSpec.of(selected)
     check_finite_params(params)
@@ -136,6 +137,7 @@ class DatasetHessian:
     self.mesh = mesh
     self._params = self._place(params, shard=False)
     self._batches = [self._place(b, shard=True) for b in batch_list]
+    self._batch_list = batch_list
     self._linear = None
     self._linearize = len(self._batches) == 1 if linearize is None else bool(linearize)
     self.num_matvecs = 0
@@ -194,6 +196,22 @@ class DatasetHessian:
     self.num_matvecs += 1
     out = np.asarray(acc) / np.asarray(self.total, self.full_spec.dtype)
     return out if self._index is None else out[self._index].astype(self.dtype)
+
+  def subsets(self, count: int) -> list[DatasetHessian]:
+    """``count`` operators on disjoint, contiguous groups of the batches (same loss, point,
+    mesh and ``wrt``): for the sampling spread of an estimate.
+
+    Raises:
+      ValueError: ``count`` is not an integer in ``[2, number of batches]``.
+    """
+    n = len(self._batch_list)
+    if isinstance(count, bool) or not isinstance(count, int) or not 2 <= count <= n:
+      raise ValueError(f"error_bars must be an integer in [2, {n}] (the number of batches: "
+                       f"each subset needs at least one), got {count!r}")
+    groups = np.array_split(np.arange(n), count)
+    return [DatasetHessian(self.loss_fn, self._params, [self._batch_list[i] for i in group],
+                           linearize=self._linearize, mesh=self.mesh, wrt=self._wrt)
+            for group in groups]
 
   def __call__(self, v: Any) -> Any:
     """``H v`` for a pytree ``v`` shaped like the parameters."""

@@ -106,3 +106,25 @@ def test_wrt_with_an_operator_and_bad_group():
     top_eigenvalues(operator, k=1, wrt="dense1")
   with pytest.raises(ValueError, match="group must be None"):
     per_layer(loss_fn, params, batch, group=0)
+
+
+def test_error_bars_are_the_spread_over_disjoint_subsets():
+  # Hessian of 0.5 mean(b) |p|^2 is mean(b) I: each subset's value is its own mean of b.
+  def loss(p, b):
+    return 0.5 * jnp.mean(b) * jnp.sum(p ** 2)
+
+  batches = [jnp.full(2, v) for v in (1.0, 3.0, 5.0, 7.0)]
+  top = top_eigenvalues(loss, jnp.zeros(3), batches, k=1, error_bars=2)
+  assert top.eigenvalues[0] == pytest.approx(4.0)
+  sampling = top.sampling
+  np.testing.assert_allclose(np.ravel(sampling["values"]), [2.0, 6.0], rtol=1e-5)
+  assert sampling["mean"][0] == pytest.approx(4.0) and sampling["std"][0] == pytest.approx(
+      np.sqrt(8.0), rel=1e-5)
+  assert sampling["ci_low"][0] < 4.0 < sampling["ci_high"][0]
+  trace = hessian_trace(loss, jnp.zeros(3), batches, num_probes=3, error_bars=4)
+  np.testing.assert_allclose(np.ravel(trace.sampling["values"]), [3.0, 9.0, 15.0, 21.0],
+                             rtol=1e-5)
+  assert top_eigenvalues(loss, jnp.zeros(3), batches, k=1).sampling is None
+  for bad in (1, 5, 2.0):
+    with pytest.raises(ValueError, match="error_bars must be an integer in \\[2, 4\\]"):
+      top_eigenvalues(loss, jnp.zeros(3), batches, k=1, error_bars=bad)

@@ -86,3 +86,23 @@ def test_hessian_command_per_layer(tmp_path, capsys):
   assert sum(r["size"] for r in rows) == record["num_params"]
   assert (tmp_path / "init" / "per_layer.png").is_file()
   assert "lambda_1" in capsys.readouterr().out
+
+
+def test_hessian_command_shows_the_sampling_spread_with_four_batches(tmp_path, capsys):
+  from tests.train.conftest import tiny_config, write_npz
+
+  data = write_npz(tmp_path / "data.npz", n_train=32, n_test=8, size=8)
+  config_path = tmp_path / "config.json"
+  config_path.write_text(json.dumps(tiny_config(data).to_dict()))
+  args = _parse(["hessian", "--config", str(config_path), "--k", "2", "--tol", "1e-2",
+                 "--batch-size", "8", "--num-batches", "4", "--mode", "train",
+                 "--trace-probes", "3", "--out", str(tmp_path / "init")])
+  record = args.run(args)
+  assert record["eigen"]["sampling"]["subsets"] == 4
+  assert len(record["eigen"]["sampling"]["values"]) == 4
+  assert record["trace"]["sampling"]["subsets"] == 4
+  assert "sampling spread over 4 disjoint subsets" in capsys.readouterr().out
+  args = _parse(["hessian", "--config", str(config_path), "--k", "2", "--tol", "1e-2",
+                 "--batch-size", "8", "--num-batches", "4", "--error-bars", "0",
+                 "--out", str(tmp_path / "none")])
+  assert args.run(args)["eigen"]["sampling"] is None
