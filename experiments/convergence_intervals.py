@@ -41,7 +41,7 @@ import pathlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from lrsched.hessian.command import add_parser
+from lrsched.hessian_command import add_parser
 from lrsched.plotting import save_figure
 from lrsched.train import train
 from lrsched.train.config import Config

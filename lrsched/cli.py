@@ -110,7 +110,7 @@ def _init_distributed(args: argparse.Namespace) -> None:
 def _resume_config(workdir: pathlib.Path, overrides: Sequence[str]):
   """The run's own config.json with ``overrides`` applied (``--resume``)."""
   from lrsched.train import apply_overrides
-  from lrsched.train.loop import read_run_config
+  from lrsched.train.run_model import read_run_config
 
   config = apply_overrides(read_run_config(workdir), overrides)
   print(f"resuming {workdir} with its config.json"
@@ -223,8 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
   _add_run_arguments(comp)
   comp.set_defaults(run=_compare)
 
-  from lrsched import range_test
-  from lrsched.hessian import command as hessian_command
+  from lrsched import hessian_command, range_test
 
   range_test.add_parser(commands)
   hessian_command.add_parser(commands)

@@ -481,7 +481,7 @@ def range_test_config(config, *, use_eval: bool = False, stability: bool = True,
   """
   from lrsched.data import iterate_batches
   from lrsched.train import steps as stepslib
-  from lrsched.train.loop import build_run_model, load_data
+  from lrsched.train.run_model import build_run_model, load_data
 
   train_ds, eval_ds = load_data(config)
   if config.batch_size > len(train_ds):

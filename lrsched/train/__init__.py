@@ -3,8 +3,9 @@
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config, apply_overrides, load_config
 from lrsched.train.evaluation import evaluate
-from lrsched.train.loop import NonFiniteLossError, RunResult, load_data, load_run_model, train
+from lrsched.train.loop import NonFiniteLossError, RunResult, train
 from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
+from lrsched.train.run_model import load_data, load_run_model
 from lrsched.train.snapshots import cycle_ends, ensemble_predict, load_snapshot_models
 from lrsched.train.steps import TrainState, make_eval_step, make_train_step
 from lrsched.train.sweep import (

@@ -29,27 +29,30 @@ import warnings
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
 
-from lrsched import adaptive
 from lrsched import data as datalib
-from lrsched.models import build_model
-from lrsched.plotting import plot_training_curves
-from lrsched.progress import EpochProgress, write
+from lrsched.progress import write
 from lrsched.schedules import exp_lr_momentum_init, with_momentum_buffer
 from lrsched.train import steps as stepslib
+from lrsched.train.callbacks import Callback, Run, default_callbacks, hyperparams
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.evaluation import evaluate
 from lrsched.train.optimizer import make_optimizer
+from lrsched.train.run_model import (
+    build_run_model,
+    load_data,
+    load_run_model,
+    read_run_config,
+    steps_per_epoch,
+)
 from lrsched.train.rundir import (
   RunLock,
   WorkdirLockedError,
   check_workdir,
-  read_json,
   read_jsonl,
   write_atomic,
 )
@@ -57,7 +60,6 @@ from lrsched.train.sharpness import SharpnessTracker
 from lrsched.train.snapshots import SnapshotKeeper
 from lrsched.train.transfer import copy_matching_weights
 
-CURVES_EVERY_SECONDS = 30.0
 """``curves.png`` is redrawn at most this often during a run (drawing costs ~1 s), and at
 the end."""
 
@@ -121,112 +123,6 @@ class RunResult:
   snapshot_models: list[nnx.Module] = dataclasses.field(default_factory=list)
 
 
-def load_data(config: Config) -> tuple[datalib.ArrayDataset, datalib.ArrayDataset]:
-  """The training and evaluation datasets of ``config``."""
-  kwargs = dict(config.data)
-  name = kwargs.pop("name")
-  train = datalib.load_dataset(name, "train", **kwargs)
-  if config.train_subset:
-    train = train.subset(config.train_subset)
-  evaluation = datalib.load_dataset(name, config.eval_split, **kwargs)
-  if evaluation.images.shape[-1] != train.images.shape[-1]:
-    raise ValueError(f"the training images ({train.name}) have {train.images.shape[-1]} "
-                     f"channel(s) but the {config.eval_split!r} images ({evaluation.name}) "
-                     f"have {evaluation.images.shape[-1]}")
-  if evaluation.num_classes != train.num_classes:
-    raise ValueError(f"the training set ({train.name}) has {train.num_classes} classes but "
-                     f"the {config.eval_split!r} set ({evaluation.name}) has "
-                     f"{evaluation.num_classes}")
-  return train, evaluation
-
-
-def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
-  """The model of ``config``, with ``num_classes``/``in_channels`` taken from the data."""
-  kwargs = dict(config.model)
-  name = kwargs.pop("name")
-  kwargs.setdefault("num_classes", train.num_classes)
-  kwargs.setdefault("in_channels", train.images.shape[-1])
-  model = build_model(name, seed=config.seed, **kwargs)
-  if config.param_dtype == "float64":
-    if not jax.config.jax_enable_x64:
-      raise ValueError("param_dtype='float64' needs jax.config.update('jax_enable_x64', True) "
-                       "before training")
-    state = nnx.state(model)
-    nnx.update(model, jax.tree.map(
-        lambda x: x.astype(np.float64) if jnp.issubdtype(x.dtype, jnp.floating) else x, state))
-  return model
-
-
-def steps_per_epoch(config: Config, train: datalib.ArrayDataset) -> int:
-  """Optimizer steps per epoch: 1 for full-batch GD, else the full batches of ``train``."""
-  return 1 if config.full_batch else max(len(train) // config.batch_size, 1)
-
-
-def read_run_config(run_dir: str | pathlib.Path) -> Config:
-  """The :class:`Config` a run directory was trained with (its ``config.json``)."""
-  config_path = pathlib.Path(run_dir) / "config.json"
-  if not config_path.is_file():
-    raise ValueError(f"{run_dir} is not a run directory: {config_path} does not exist")
-  values = read_json(config_path)
-  if not isinstance(values, dict):
-    raise ValueError(f"{config_path} is damaged: it holds {type(values).__name__}, not a config")
-  try:  # fields added to Config since the run was saved take their defaults
-    return Config(**values)
-  except (TypeError, ValueError) as error:
-    raise ValueError(f"{config_path} is not a valid config of this lrsched version: "
-                     f"{error}") from None
-
-
-def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
-                   train_data: datalib.ArrayDataset | None = None
-                   ) -> tuple[Config, nnx.Module, int]:
-  """The model of a run directory at one of its checkpoints, in eval mode.
-
-  Args:
-    run_dir: a directory written by :func:`train` (``config.json`` and ``checkpoints/``).
-    epoch: the checkpoint's epoch (default: the newest).
-    train_data: the run's training set, when already loaded (it sets the model's
-      ``num_classes``/``in_channels``); loaded from the run's config otherwise.
-
-  Returns:
-    ``(config, model, epoch)``.
-  """
-  run_dir = pathlib.Path(run_dir)
-  config = read_run_config(run_dir)
-  if train_data is None:
-    train_data, _ = load_data(config)
-  model = build_run_model(config, train_data)
-  checkpoints = Checkpoints(run_dir / "checkpoints")
-  try:
-    saved = checkpoints.all_epochs()
-    if not saved:
-      raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint (the run saves none "
-                       f"with checkpoint_every=0)")
-    if epoch is not None and epoch not in saved:
-      raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint of epoch {epoch}; "
-                       f"it holds epochs {saved}")
-    _, eval_def, params, rest = stepslib.split_model(model)
-    tx = make_optimizer(config, steps_per_epoch(config, train_data))
-    template = stepslib.replicate(stepslib.data_mesh(), stepslib.TrainState(
-        step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
-    if epoch is None:  # the newest intact one (damaged ones are skipped with a warning)
-      epoch, state = checkpoints.restore_newest(template)
-    else:
-      state = checkpoints.restore(epoch, template)
-  finally:
-    checkpoints.close()
-  return config, nnx.merge(eval_def, state.params, state.model_state), epoch
-
-
-def _hyperparams(state: stepslib.TrainState) -> dict[str, float]:
-  """The learning rate in effect (schedule x adaptive scales) and the momentum."""
-  out = {"learning_rate": float(adaptive.effective_learning_rate(state.opt_state))}
-  momentum = adaptive.state.injected_hyperparams(state.opt_state).get("momentum")
-  if momentum is not None:
-    out["momentum"] = float(momentum)
-  return out
-
-
 def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
   """The records of ``metrics.jsonl`` up to ``last_epoch`` (none if the file is absent).
 
@@ -238,10 +134,6 @@ def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
     if not isinstance(record.get("epoch"), int):
       raise ValueError(f"{path}: record {number} has no integer 'epoch'")
   return [r for r in records if r["epoch"] <= last_epoch]
-
-
-def _write_history(path: pathlib.Path, history: list[dict]) -> None:
-  write_atomic(path, "".join(json.dumps(r) + "\n" for r in history))
 
 
 def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) -> RunResult:
@@ -452,171 +344,115 @@ def _fresh_start(config: Config, model: nnx.Module, state: stepslib.TrainState, 
   return state
 
 
-def _observe_epoch(config: Config, record: dict, opt_state: Any, mesh,
-                   workdir: pathlib.Path | None) -> Any:
-  """Feeds the epoch's metrics to the plateau and AutoDecay states; adds their fields.
-
-  ``workdir`` (the lead process only) receives ``autodecay.json`` and the messages.
-  """
-  if config.plateau is not None:
-    monitor = config.plateau.get("monitor", "train_loss")
-    before = int(adaptive.find_plateau(opt_state).num_reductions)
-    opt_state = adaptive.observe(opt_state, record[monitor], kind="plateau")
-    plateau = adaptive.find_plateau(opt_state)
-    record.update({"plateau_scale": float(plateau.scale), "plateau_best": float(plateau.best),
-                   "plateau_num_bad": int(plateau.num_bad),
-                   "plateau_reductions": int(plateau.num_reductions)})
-    if workdir is not None and int(plateau.num_reductions) > before:
-      write(f"plateau epoch {record['epoch']}: {monitor} {record[monitor]:.4g} did not improve "
-            f"on {float(plateau.best):.4g} for more than {config.plateau.get('patience', 10)} "
-            f"epoch(s) -> scale {float(plateau.scale):.3g}")
-  if config.autodecay is not None:
-    opt_state = adaptive.observe(opt_state, record["train_loss"], kind="autodecay")
-    info = adaptive.last_record(opt_state)
-    record.update({f"autodecay_{k}": v for k, v in info.items() if k != "epoch"})
-    if workdir is not None:
-      write_atomic(workdir / "autodecay.json",
-                   json.dumps(adaptive.decisions(opt_state), indent=2) + "\n")
-      if info["action"] in ("decay", "stop"):
-        write(f"autodecay epoch {record['epoch']}: {info['action']} (smoothed loss "
-              f"{info['smoothed_loss']:.4g}, range ratio {info['range_ratio']:.3g}, drop "
-              f"ratio {info['drop_ratio']:.3g}) -> scale {info['scale']:.3g}")
-  # Replicated again: the eager update leaves the new leaves on one device.
-  return stepslib.replicate(mesh, opt_state)
-
-
 def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, train_ds,
                 eval_ds, stats, defs, mesh, epoch_steps) -> RunResult:
-  lead = jax.process_index() == 0
-  mean, std = stats
-  train_def, eval_def = defs
-  metrics_path = workdir / "metrics.jsonl"
+  """The epochs: steps and evaluation here, everything else in the callbacks."""
   start_epoch = 1 if last_saved is None else last_saved + 1
+  run = Run(config, workdir, mesh, train_ds, eval_ds, epoch_steps, start_epoch,
+            jax.process_index() == 0, read_history(workdir / "metrics.jsonl", start_epoch - 1),
+            last_saved)
+  steps = _make_steps(config, defs, stats, mesh, epoch_steps, train_ds)
+  keeper = tracker = None
+  if config.snapshots:
+    keeper = SnapshotKeeper(config.learning_rate, config.epochs * epoch_steps, epoch_steps,
+                            workdir / "snapshots", state, steps["predict"])
+  if config.sharpness_every:
+    tracker = SharpnessTracker(config.sharpness_every, defs[0], train_ds,
+                               config.sharpness_batch_size or config.batch_size, *stats,
+                               workdir / "sharpness.jsonl", start_step=int(state.step))
+  callbacks = default_callbacks(run, checkpoints, budget_change, keeper=keeper,
+                                tracker=tracker)
+  if run.lead:
+    _announce(run, budget_change)
+  try:
+    for callback in callbacks:
+      state = callback.on_train_start(run, state)
+    for epoch in range(start_epoch, config.epochs + 1):
+      if run.stop:
+        break
+      run.epoch_started = time.perf_counter()
+      state, record = _train_epoch(run, steps, state, epoch, callbacks)
+      record.update({f"{config.eval_split}_{k}": v for k, v in evaluate(
+          steps["eval"], state, eval_ds, config.batch_size, mesh).items()})
+      if config.eval_train:
+        record.update({f"train_eval_{k}": v for k, v in evaluate(
+            steps["eval"], state, train_ds, config.batch_size, mesh).items()})
+      _check_epoch_finite(record, int(state.step) - 1, epoch, run.last_saved)
+      for callback in callbacks:
+        state = callback.after_epoch(run, record, state)
+  finally:
+    for callback in reversed(callbacks):
+      callback.on_train_end(run, state)
+  model = nnx.merge(defs[1], state.params, state.model_state)
+  return RunResult(workdir, run.history, state, model,
+                   keeper.models(defs[1]) if keeper else [])
+
+
+def _make_steps(config: Config, defs, stats, mesh, epoch_steps: int, train_ds) -> dict:
+  """The jitted steps: ``train`` (or ``accumulate``/``apply`` for GD), ``eval``, ``predict``."""
+  (train_def, eval_def), (mean, std) = defs, stats
   tx = make_optimizer(config, epoch_steps)
   key = jax.random.key(config.seed)
   num_kinds = len(datalib.KIND_NAMES) if train_ds.kinds is not None else 0
-  eval_step = stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh)
+  steps = {"eval": stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh),
+           "predict": stepslib.make_predict_step(eval_def, mean, std, mesh)
+           if config.snapshots else None}
   if config.full_batch:
-    accumulate, apply = stepslib.make_full_batch_steps(
+    steps["accumulate"], steps["apply"] = stepslib.make_full_batch_steps(
         train_def, tx, mean, std, config.augment, key, mesh)
   else:
-    train_step = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key, mesh)
+    steps["train"] = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key,
+                                              mesh)
+  return steps
 
-  history = read_history(metrics_path, start_epoch - 1)
-  tracker = None
-  if config.sharpness_every:
-    tracker = SharpnessTracker(config.sharpness_every, train_def, train_ds,
-                               config.sharpness_batch_size or config.batch_size, mean, std,
-                               workdir / "sharpness.jsonl", start_step=int(state.step))
-  keeper = None
-  if config.snapshots:
-    keeper = SnapshotKeeper(config.learning_rate, config.epochs * epoch_steps,
-                            epoch_steps, workdir / "snapshots", state,
-                            stepslib.make_predict_step(eval_def, mean, std, mesh))
-  if lead:
-    write_atomic(workdir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-    if budget_change is not None:
-      write(f"{workdir.name}: epochs {budget_change['old_epochs']} -> "
-            f"{budget_change['new_epochs']} from epoch {budget_change['from_epoch']}; "
-            f"stretched: {', '.join(budget_change['stretched']) or 'nothing (no schedule)'}")
 
-  plotted = -math.inf  # curves.png: at the first epoch, then at most every CURVES_EVERY_SECONDS
-  progress = EpochProgress(config.epochs * epoch_steps, (start_epoch - 1) * epoch_steps,
-                           workdir.name, config.progress and lead, config.epochs)
-  shown = ("train_loss", f"{config.eval_split}_loss", f"{config.eval_split}_accuracy",
-           "learning_rate")
-  try:
-    for epoch in range(start_epoch, config.epochs + 1):
-      if config.autodecay is not None and adaptive.should_stop(state.opt_state):
-        break
-      started = time.perf_counter()
-      batches = datalib.iterate_batches(
-          train_ds, config.batch_size, seed=config.seed, epoch=epoch,
-          shuffle=not config.full_batch, drop_remainder=not config.full_batch,
-          process_index=jax.process_index(), process_count=jax.process_count())
-      if config.full_batch:
-        first_step = int(state.step)
-        totals = stepslib.zero_totals(state.params, mesh)
-        for chunk in batches:
-          state, totals = accumulate(state, stepslib.shard_batch(mesh, chunk), totals)
-        state = apply(state, totals)
-        if keeper:
-          keeper.after_step(int(state.step), state)
-        if tracker:
-          tracker.after_step(int(state.step), state.params, state.model_state,
-                             _hyperparams(state))
-        loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
-                                   float(totals["count"]))
-        _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
-                      first_step, epoch, last_saved)
-        progress.update(1)
-      else:
-        loss_sum, correct, seen, pending = 0.0, 0, 0, None
-        for batch in batches:
-          global_step = int(state.step) if pending is None else pending[0] + 1
-          state, metrics = train_step(state, stepslib.shard_batch(mesh, batch))
-          if keeper:
-            keeper.after_step(global_step + 1, state)
-          if tracker:
-            tracker.after_step(global_step + 1, state.params, state.model_state,
-                               _hyperparams(state))
-          if pending is not None:  # read the previous step's loss while this one runs
-            loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
-            correct += int(pending[1]["correct"])
-            progress.update(1)
-          pending = (global_step, metrics)
-        loss_sum += _check_finite(pending[1], pending[0], epoch, last_saved)
+def _announce(run: Run, budget_change: dict | None) -> None:
+  """Writes ``config.json`` (the config in force) and reports a budget change."""
+  write_atomic(run.workdir / "config.json", json.dumps(run.config.to_dict(), indent=2) + "\n")
+  if budget_change is not None:
+    write(f"{run.workdir.name}: epochs {budget_change['old_epochs']} -> "
+          f"{budget_change['new_epochs']} from epoch {budget_change['from_epoch']}; "
+          f"stretched: {', '.join(budget_change['stretched']) or 'nothing (no schedule)'}")
+
+
+def _train_epoch(run: Run, steps: dict, state: stepslib.TrainState, epoch: int,
+                 callbacks: list[Callback]) -> tuple[stepslib.TrainState, dict[str, Any]]:
+  """One epoch of steps; returns the state and the record's training metrics."""
+  config, mesh = run.config, run.mesh
+  batches = datalib.iterate_batches(
+      run.train_ds, config.batch_size, seed=config.seed, epoch=epoch,
+      shuffle=not config.full_batch, drop_remainder=not config.full_batch,
+      process_index=jax.process_index(), process_count=jax.process_count())
+  if config.full_batch:  # gradient descent: one step on the gradient of all chunks
+    first_step = int(state.step)
+    totals = stepslib.zero_totals(state.params, mesh)
+    for chunk in batches:
+      state, totals = steps["accumulate"](state, stepslib.shard_batch(mesh, chunk), totals)
+    state = steps["apply"](state, totals)
+    for callback in callbacks:
+      callback.after_step(run, int(state.step), state)
+    loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
+                               float(totals["count"]))
+    _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
+                  first_step, epoch, run.last_saved)
+  else:
+    loss_sum, correct, pending = 0.0, 0, None
+    for batch in batches:
+      global_step = int(state.step) if pending is None else pending[0] + 1
+      state, metrics = steps["train"](state, stepslib.shard_batch(mesh, batch))
+      for callback in callbacks:
+        callback.after_step(run, global_step + 1, state)
+      if pending is not None:  # read the previous step's loss while this one runs
+        loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
         correct += int(pending[1]["correct"])
-        progress.update(1)
-        loss_sum *= config.batch_size
-        seen = epoch_steps * config.batch_size
-      record = {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
-                "train_accuracy": correct / seen, **_hyperparams(state),
-                "weight_norm": stepslib.global_norm(state.params)}
-      record.update({f"{config.eval_split}_{k}": v for k, v in
-                     evaluate(eval_step, state, eval_ds, config.batch_size, mesh).items()})
-      if config.eval_train:
-        record.update({f"train_eval_{k}": v for k, v in
-                       evaluate(eval_step, state, train_ds, config.batch_size, mesh).items()})
-      _check_epoch_finite(record, int(state.step) - 1, epoch, last_saved)
-      if keeper:
-        record.update({f"{config.eval_split}_{k}" if "accuracy" in k else k: v for k, v in
-                       keeper.metrics(eval_ds, config.batch_size, mesh).items()})
-      record["seconds"] = time.perf_counter() - started
-      if budget_change is not None and epoch == start_epoch:
-        record["budget_change"] = budget_change
-      if config.plateau is not None or config.autodecay is not None:
-        # The record keeps the rate used during this epoch; a decision applies from the next.
-        state = state.replace(opt_state=_observe_epoch(config, record, state.opt_state, mesh,
-                                                       workdir if lead else None))
-      history.append(record)
-      if tracker and lead:
-        tracker.write()
-      if lead:
-        _write_history(metrics_path, history)
-        if time.perf_counter() - plotted > CURVES_EVERY_SECONDS:
-          plot_training_curves(history, workdir / "curves.png")
-          plotted = time.perf_counter()
-        progress.epoch_done(record, shown)
-      stop = config.autodecay is not None and adaptive.should_stop(state.opt_state)
-      if (config.checkpoint_every and epoch % config.checkpoint_every == 0) or (
-          (epoch == config.epochs or stop) and config.checkpoint_every):
-        checkpoints.save(epoch, state)
-        last_saved = epoch
-      if stop:
-        break
-  finally:
-    progress.close()
-    checkpoints.close()  # waits for the last save
-    if keeper:
-      keeper.close()
-    if lead and history:  # also after a NaN or an interruption: the curves up to there
-      try:
-        plot_training_curves(history, workdir / "curves.png")
-      except Exception as error:  # never mask the run's own exception
-        write(f"could not draw {workdir / 'curves.png'}: {error!r}")
-  model = nnx.merge(eval_def, state.params, state.model_state)
-  return RunResult(workdir, history, state, model, keeper.models(eval_def) if keeper else [])
+      pending = (global_step, metrics)
+    loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
+    correct += int(pending[1]["correct"])
+    loss_sum *= config.batch_size
+    seen = run.epoch_steps * config.batch_size
+  return state, {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
+                 "train_accuracy": correct / seen, **hyperparams(state),
+                 "weight_norm": stepslib.global_norm(state.params)}
 
 
 def _check_epoch_finite(record: dict, step: int, epoch: int,

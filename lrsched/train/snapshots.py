@@ -33,6 +33,7 @@ from lrsched.schedules.sgdr import cycle_ends as sgdr_cycle_ends
 from lrsched.train import steps as stepslib
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.evaluation import ensemble_metrics
+from lrsched.train.run_model import build_run_model, load_data, read_run_config
 
 CYCLIC_SCHEDULES = ("sgdr", "cyclic")
 
@@ -106,9 +107,6 @@ def load_snapshot_models(run_dir: str | pathlib.Path) -> list[nnx.Module]:
     models = load_snapshot_models("runs/sgdr")[-2:]
     probs = ensemble_predict(models, normalized_test_images)
   """
-  # The loop imports this module.
-  from lrsched.train.loop import build_run_model, load_data, read_run_config
-
   run_dir = pathlib.Path(run_dir)
   config = read_run_config(run_dir)
   model = build_run_model(config, load_data(config)[0])

@@ -21,13 +21,8 @@ from typing import Any
 import numpy as np
 
 from lrsched.train.config import Config
-from lrsched.train.loop import (
-    SAFE_ON_RESUME,
-    config_differences,
-    read_history,
-    read_run_config,
-    train,
-)
+from lrsched.train.loop import SAFE_ON_RESUME, config_differences, read_history, train
+from lrsched.train.run_model import read_run_config
 
 History = list[dict[str, Any]]
 # The fields a resumed run may change except its budget: they do not change the results.

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lrsched.hessian import command
+from lrsched import hessian_command as command
 
 
 def _parse(argv):

@@ -83,7 +83,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _load_config(args: argparse.Namespace):
   from lrsched.train import Config, load_config
-  from lrsched.train.loop import read_run_config
+  from lrsched.train.run_model import read_run_config
 
   if (args.run_dir is None) == (args.config is None):
     raise ValueError("give either a run directory or --config FILE (exactly one)")
@@ -121,7 +121,7 @@ def load_run(args: argparse.Namespace):
   """Returns ``(config, model, batches, mean/std, epoch, steps_per_epoch)`` for ``args``."""
   from lrsched import data as datalib
   from lrsched.train import load_data
-  from lrsched.train.loop import build_run_model, load_run_model, steps_per_epoch
+  from lrsched.train.run_model import build_run_model, load_run_model, steps_per_epoch
 
   config, run_dir = _load_config(args)
   _positive("--num-batches", args.num_batches)
