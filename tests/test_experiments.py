@@ -12,6 +12,7 @@ from lrsched.train import Config, make_optimizer
 
 EXPERIMENTS = pathlib.Path(__file__).resolve().parents[1] / "experiments"
 SCRIPTS = ["ps10_patterns", "gd_vs_sgd", "autodecay_vs_step", "budgeted_training",
+           "plateau_vs_autodecay",
            "snapshot_ensembles", "exp_lr_equivalence"]
 
 
