@@ -91,6 +91,7 @@ def range_test(workdir: pathlib.Path, num_train: int = NUM_TRAIN) -> dict:
   path.parent.mkdir(parents=True, exist_ok=True)
   plot_range_test(result, workdir / "range_test.png")
   record = {**result.suggestions(), "diverged_lr": result.diverged_lr,
+            "lambda_max": result.lambda_max, "stability_lr": result.stability_lr,
             "message": result.message}
   path.write_text(json.dumps(record, indent=1) + "\n")
   return record
@@ -146,7 +147,8 @@ def claims(res: dict[int, dict[str, list[float]]]) -> list[dict]:
 
 
 def table(res: dict[int, dict[str, list[float]]]) -> str:
-  """Mean ± std of the final test accuracy per budget, with each schedule's rank."""
+  """Final test accuracy (%, mean ± std) per budget with each schedule's rank (1 = best
+  mean), sorted by the mean rank."""
   budgets = sorted(res)
   rank = {b: ranks(res[b]) for b in budgets}
   rows = [[name, *(f"{format_mean_std(res[b][name], scale=100)} ({rank[b][name]})"
@@ -194,6 +196,7 @@ def main(argv: list[str] | None = None) -> dict:
   record = results_record("budgeted_training", claims(res), histories, runs, args.seeds,
                           ["test_accuracy", "train_loss"])
   record["range_test"] = suggestions
+  record["tables"] = [table(res)]
   write_results(args.results, record)
   plot(res, pathlib.Path(args.figures) / "budgeted_training.png")
   print(table(res))

@@ -89,6 +89,8 @@ def experiment_block(record: dict, metrics: list[str] | None = None) -> str:
   lines.append(f"Final epoch{best}, mean ± std over seeds; per-seed values in "
                f"`experiments/results/{record['experiment']}.json`.")
   lines.append("")
+  for table in record.get("tables", []):  # summaries the script derived from the same runs
+    lines += [table, ""]
   for item in record["claims"]:
     if item["verdict"] == "not tested":
       lines.append(f"* **not tested** -- {item['claim']}: {item['why']}")
