@@ -30,9 +30,8 @@ import pathlib
 import runpy
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from lrsched.plotting import plot_mean_curve, save_figure
+from lrsched.plotting import decay_epochs, plot_accuracy_and_rate
 from lrsched.train import Config, run_seeds
 from lrsched.train.sweep import claim, results_record, write_results
 
@@ -55,12 +54,6 @@ def configs(max_epochs: int = 45) -> dict[str, Config]:
   return runs
 
 
-def decay_epochs(history: list[dict]) -> list[int]:
-  """Epochs whose learning rate is below the previous epoch's."""
-  lrs = [r["learning_rate"] for r in history]
-  return [history[i]["epoch"] for i in range(1, len(lrs)) if lrs[i] < lrs[i - 1] * 0.99]
-
-
 def claims(histories: dict[str, list[list[dict]]]) -> list[dict]:
   step = histories["step decay"]
   out = []
@@ -75,29 +68,6 @@ def claims(histories: dict[str, list[list[dict]]]) -> list[dict]:
                      [h[-1]["test_accuracy"] for h in runs],
                      [h[-1]["test_accuracy"] for h in step], ">"))
   return out
-
-
-def plot(histories: dict[str, list[list[dict]]], path: pathlib.Path) -> None:
-  fig = Figure(figsize=(12, 4), layout="constrained")
-  acc, lr = fig.subplots(1, 2)
-  for i, (name, seeds) in enumerate(histories.items()):
-    plot_mean_curve(acc, seeds, "test_accuracy", scale=100, label=name, color=f"C{i}")
-    for history in seeds:
-      lr.plot([r["epoch"] for r in history], [r["learning_rate"] for r in history],
-              color=f"C{i}", alpha=0.6, linewidth=1)
-  n = len(next(iter(histories.values())))
-  for k, epoch in enumerate(decay_epochs(histories["step decay"][0])):
-    acc.axvline(epoch - 0.5, color="0.6", linewidth=0.8, linestyle="--",
-                label="step decay's decays" if k == 0 else None)
-  acc.set_title(f"test accuracy, mean of {n} seeds ± 1 std", fontsize="medium")
-  acc.set_ylabel("test accuracy (%)")
-  lr.set_title("learning rate, one line per seed", fontsize="medium")
-  lr.set_ylabel("learning rate")
-  lr.set_yscale("log")
-  for ax in (acc, lr):
-    ax.set_xlabel("epoch")
-  acc.legend(fontsize="small", loc="lower right")
-  save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -124,7 +94,8 @@ def main(argv: list[str] | None = None) -> dict:
     final["epochs"] = [len(h) for h in per_seed]
     final["first_decay_epoch"] = [(decay_epochs(h) or [None])[0] for h in per_seed]
   write_results(args.results, record)
-  plot(histories, pathlib.Path(args.figures) / "autodecay_vs_step.png")
+  plot_accuracy_and_rate(histories, pathlib.Path(args.figures) / "autodecay_vs_step.png",
+                         decay_epochs(histories["step decay"][0]), "step decay's decays")
   for item in record["claims"]:
     print(f"{item['verdict']:>13}: {item['claim']}")
   return record

@@ -31,9 +31,7 @@ import dataclasses
 import pathlib
 import runpy
 
-from matplotlib.figure import Figure
-
-from lrsched.plotting import plot_mean_curve, save_figure
+from lrsched.plotting import decay_epochs, plot_accuracy_and_rate
 from lrsched.train import Config, run_seeds
 from lrsched.train.sweep import claim, results_record, write_results
 
@@ -56,12 +54,6 @@ def configs(max_epochs: int = 45) -> dict[str, Config]:
   }
 
 
-def decay_epochs(history: list[dict]) -> list[int]:
-  """Epochs whose learning rate is below the previous epoch's (after any warmup)."""
-  return [b["epoch"] for a, b in zip(history, history[1:], strict=False)
-          if b["learning_rate"] < 0.99 * a["learning_rate"]]
-
-
 def claims(histories: dict[str, list[list[dict]]]) -> list[dict]:
   def final(name):
     return [h[-1]["test_accuracy"] for h in histories[name]]
@@ -72,26 +64,6 @@ def claims(histories: dict[str, list[list[dict]]]) -> list[dict]:
           claim("warmup + plateau decay ends more accurate than AutoDecay (tolerance 0.06)",
                 "test_accuracy", plateau, "autodecay tol 0.06", final(plateau),
                 final("autodecay tol 0.06"), ">")]
-
-
-def plot(histories: dict[str, list[list[dict]]], path: pathlib.Path) -> None:
-  fig = Figure(figsize=(12, 4), layout="constrained")
-  acc, lr = fig.subplots(1, 2)
-  for i, (name, seeds) in enumerate(histories.items()):
-    plot_mean_curve(acc, seeds, "test_accuracy", scale=100, label=name, color=f"C{i}")
-    for history in seeds:
-      lr.plot([r["epoch"] for r in history], [r["learning_rate"] for r in history],
-              color=f"C{i}", alpha=0.6, linewidth=1)
-  n = len(next(iter(histories.values())))
-  acc.set_title(f"test accuracy, mean of {n} seeds ± 1 std", fontsize="medium")
-  acc.set_ylabel("test accuracy (%)")
-  acc.legend(fontsize="small", loc="lower right")
-  lr.set_title("learning rate at each epoch's end, one line per seed", fontsize="medium")
-  lr.set_ylabel("learning rate")
-  lr.set_yscale("log")
-  for ax in (acc, lr):
-    ax.set_xlabel("epoch")
-  save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -112,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     final["epochs"] = [len(h) for h in per_seed]
     final["first_decay_epoch"] = [(decay_epochs(h) or [None])[0] for h in per_seed]
   write_results(args.results, record)
-  plot(histories, pathlib.Path(args.figures) / "plateau_vs_autodecay.png")
+  plot_accuracy_and_rate(histories, pathlib.Path(args.figures) / "plateau_vs_autodecay.png")
   for item in record["claims"]:
     print(f"{item['verdict']:>13}: {item['claim']}")
   return record

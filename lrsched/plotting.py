@@ -288,6 +288,46 @@ def plot_mean_curve(ax, histories: Sequence[Sequence[Mapping[str, float]]], key:
                   linewidth=0)
 
 
+def decay_epochs(history: Sequence[Mapping[str, float]]) -> list[int]:
+  """Epochs whose logged learning rate is below the previous epoch's (a warmup's rise is not
+  a decay)."""
+  return [b["epoch"] for a, b in zip(history, history[1:], strict=False)
+          if b["learning_rate"] < 0.99 * a["learning_rate"]]
+
+
+def plot_accuracy_and_rate(histories: Mapping[str, Sequence[Sequence[Mapping[str, float]]]],
+                           path: str | pathlib.Path, marks: Sequence[int] = (),
+                           marks_label: str = "") -> pathlib.Path:
+  """Test accuracy (mean of seeds, +-1 std) and every seed's learning rate, per run.
+
+  Args:
+    histories: ``{run name: [history per seed]}``.
+    path: the PNG to write.
+    marks: epochs to mark with dashed lines on the accuracy panel (e.g. fixed decays).
+    marks_label: their legend entry.
+  """
+  fig = Figure(figsize=(12, 4), layout="constrained")
+  acc, lr = fig.subplots(1, 2)
+  for i, (name, seeds) in enumerate(histories.items()):
+    plot_mean_curve(acc, seeds, "test_accuracy", scale=100, label=name, color=f"C{i}")
+    for history in seeds:
+      lr.plot([r["epoch"] for r in history], [r["learning_rate"] for r in history],
+              color=f"C{i}", alpha=0.6, linewidth=1)
+  for k, epoch in enumerate(marks):
+    acc.axvline(epoch - 0.5, color="0.6", linewidth=0.8, linestyle="--",
+                label=marks_label if k == 0 else None)
+  n = len(next(iter(histories.values())))
+  acc.set_title(f"test accuracy, mean of {n} seeds ± 1 std", fontsize="medium")
+  acc.set_ylabel("test accuracy (%)")
+  acc.legend(fontsize="small", loc="lower right")
+  lr.set_title("learning rate at each epoch's end, one line per seed", fontsize="medium")
+  lr.set_ylabel("learning rate")
+  lr.set_yscale("log")
+  for ax in (acc, lr):
+    ax.set_xlabel("epoch")
+  return save_figure(fig, path)
+
+
 def save_figure(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
   """Writes ``fig`` as a PNG (110 dpi), creating the parent directory; returns the path."""
   path = pathlib.Path(path)
