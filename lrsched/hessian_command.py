@@ -63,7 +63,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
   parser.add_argument("--mode", choices=("eval", "train"), default="eval",
                       help="BatchNorm: running statistics (eval) or batch statistics (train)")
   parser.add_argument("--trace-probes", type=int, default=0,
-                      help="Hutchinson probes for the trace (0: skip)")
+                      help="HVPs for the trace estimate (0: skip)")
+  parser.add_argument("--trace-method", choices=("hutchinson", "hutch++"),
+                      default="hutchinson",
+                      help="trace estimator: Hutchinson, or Hutch++ (lower variance when a "
+                           "few large eigenvalues dominate) (default: hutchinson)")
   parser.add_argument("--density-steps", type=int, default=0,
                       help="Lanczos steps for the SLQ spectral density (0: skip)")
   parser.add_argument("--error-bars", type=int, default=None,
@@ -248,11 +252,11 @@ def run(args: argparse.Namespace) -> dict:
       pathlib.Path(args.run_dir) / _DEFAULT_OUT if args.run_dir else pathlib.Path(_DEFAULT_OUT))
   out.mkdir(parents=True, exist_ok=True)
   if args.trace_probes:
-    with _phase(f"Hutchinson trace ({args.trace_probes} probes)"):
+    with _phase(f"{args.trace_method} trace ({args.trace_probes} HVPs)"):
       trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed,
-                            error_bars=bars)
+                            error_bars=bars, method=args.trace_method)
     record["trace"] = trace.to_dict()
-    print(f"trace (Hutchinson, {args.trace_probes} probes): {trace.trace:.5g} "
+    print(f"trace ({args.trace_method}, {args.trace_probes} HVPs): {trace.trace:.5g} "
           f"+- {trace.std_error:.2g}")
   if args.density_steps:
     with _phase(f"spectral density ({args.density_steps} Lanczos steps)"):

@@ -128,3 +128,24 @@ def test_error_bars_are_the_spread_over_disjoint_subsets():
   for bad in (1, 5, 2.0):
     with pytest.raises(ValueError, match="error_bars must be an integer in \\[2, 4\\]"):
       top_eigenvalues(loss, jnp.zeros(3), batches, k=1, error_bars=bad)
+
+
+def test_hutch_plus_plus_has_lower_variance_when_few_eigenvalues_dominate():
+  rng = np.random.default_rng(0)
+  u, _ = np.linalg.qr(rng.standard_normal((60, 60)))
+  d = np.concatenate([[100.0, 60.0, 30.0, 10.0], np.full(56, 0.1)])
+  h = jnp.asarray((u * d) @ u.T, jnp.float32)
+
+  def loss(p, b):
+    return 0.5 * p @ h @ p + 0.0 * jnp.sum(b)
+
+  estimates = {m: [hessian_trace(loss, jnp.zeros(60), jnp.zeros(1), num_probes=30, seed=s,
+                                 method=m).trace for s in range(20)]
+               for m in ("hutchinson", "hutch++")}
+  exact = float(d.sum())
+  assert abs(np.mean(estimates["hutch++"]) - exact) < 0.02 * exact
+  assert np.std(estimates["hutch++"]) < 0.25 * np.std(estimates["hutchinson"])
+  with pytest.raises(ValueError, match="method must be 'hutchinson' or 'hutch\\+\\+'"):
+    hessian_trace(loss, jnp.zeros(60), jnp.zeros(1), method="hutch")
+  with pytest.raises(ValueError, match="num_probes >= 3"):
+    hessian_trace(loss, jnp.zeros(60), jnp.zeros(1), num_probes=2, method="hutch++")
