@@ -16,7 +16,8 @@ step 60, for every seed:
   The continuation loads the weights and BatchNorm statistics, not the momentum buffer
   (it restarts at zero, as after a restart from a checkpoint with a new optimizer).
 
-Run after gd_vs_sgd.py (about 20 minutes on 2 CPU cores; finished parts are read back)::
+Run after gd_vs_sgd.py (17 minutes on 2 CPU cores, measured 2026-11-29; finished parts
+are read back)::
 
   python experiments/gd_vs_sgd.py --workdir runs/gd_vs_sgd
   python experiments/convergence_intervals.py --runs runs/gd_vs_sgd

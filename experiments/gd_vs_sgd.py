@@ -12,8 +12,9 @@ as long as the others, i.e. twice the latest decay epoch. Only the batch differs
   ``experiments/convergence_intervals.py``.
 * SGD (batch 128, 8 steps per epoch): 120 epochs, decay at epoch 30, 60 or never.
 
-Five seeds (same seeds, initializations and data order on both sides). Run (about 25
-minutes on 2 CPU cores; finished runs are read back, not retrained)::
+Five seeds (same seeds, initializations and data order on both sides). Run (38 minutes
+on 2 CPU cores, measured 2026-11-29 with other work sharing them; finished runs are read
+back, not retrained)::
 
   python experiments/gd_vs_sgd.py --workdir runs/gd_vs_sgd
 
