@@ -79,25 +79,33 @@ def test_generator_of_batches_is_kept(x64):
   np.testing.assert_array_equal(operator.matvec(v), operator.matvec(v))
 
 
-def test_sharded_over_two_devices_matches_one():
-  """Two host-platform devices in a subprocess (the device count is fixed at startup)."""
+def test_sharded_over_eight_devices_matches_one():
+  """Eight host-platform devices in a subprocess (the device count is fixed at startup): the
+  matvec, a block's matvec, top eigenvalues and the trace equal the one-device ones."""
   code = textwrap.dedent("""
       import jax, numpy as np
       jax.config.update("jax_enable_x64", True)
-      assert jax.device_count() == 2
-      from lrsched.hessian import DatasetHessian
+      assert jax.device_count() == 8
+      from lrsched.hessian import DatasetHessian, hessian_trace, top_eigenvalues
       from tests.hessian.conftest import mlp_data, mlp_loss, mlp_params, split_batches
       params, data = mlp_params(), mlp_data(40)
       batches = split_batches(data, [16, 16, 7, 1])  # odd sizes are replicated
-      sharded = DatasetHessian(mlp_loss, params, batches)
-      assert sharded.mesh is not None and sharded.mesh.devices.size == 2
       one = jax.make_mesh((1,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
-      single = DatasetHessian(mlp_loss, params, batches, mesh=one)
-      v = np.random.default_rng(0).standard_normal(sharded.size)
-      np.testing.assert_allclose(sharded.matvec(v), single.matvec(v), rtol=1e-12)
+      for wrt in (None, "^w1$|^b1$"):  # everything, and the first layer's block
+        sharded = DatasetHessian(mlp_loss, params, batches, wrt=wrt)
+        assert sharded.mesh is not None and sharded.mesh.devices.size == 8
+        single = DatasetHessian(mlp_loss, params, batches, mesh=one, wrt=wrt)
+        v = np.random.default_rng(0).standard_normal(sharded.size)
+        np.testing.assert_allclose(sharded.matvec(v), single.matvec(v), rtol=1e-12)
+      top8 = top_eigenvalues(DatasetHessian(mlp_loss, params, batches), k=3, tol=1e-8)
+      top1 = top_eigenvalues(DatasetHessian(mlp_loss, params, batches, mesh=one), k=3, tol=1e-8)
+      np.testing.assert_allclose(top8.eigenvalues, top1.eigenvalues, rtol=1e-5)
+      t8 = hessian_trace(DatasetHessian(mlp_loss, params, batches), num_probes=6)
+      t1 = hessian_trace(DatasetHessian(mlp_loss, params, batches, mesh=one), num_probes=6)
+      np.testing.assert_allclose(t8.trace, t1.trace, rtol=1e-5)
       print("ok")
   """)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2",
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
              JAX_PLATFORMS="cpu")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
