@@ -12,8 +12,8 @@ transferred two ways:
   10 epochs of momentum SGD, cosine from 0.02, weight decay 5e-4, augmentation.
 
 Transferability of what stage i added: ``(tacc_i - tacc_{i-1}) / (acc_i - acc_{i-1})``
-(``acc``: source test accuracy; ``tacc``: target test accuracy). Five seeds. Run (about
-8 minutes on 2 CPU cores; finished runs are read back)::
+(``acc``: source test accuracy; ``tacc``: target test accuracy). Five seeds. Run (7
+minutes on 2 CPU cores, measured 2026-11-29; finished runs are read back)::
 
   python experiments/transferability.py --workdir runs/transfer
 
