@@ -1,5 +1,6 @@
 """Training: configs, the optimizer, sharded jitted steps, checkpoints and the loop."""
 
+from lrsched.train.callbacks import Callback, Run
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config, apply_overrides, load_config
 from lrsched.train.evaluation import evaluate
@@ -23,9 +24,11 @@ from lrsched.train.transfer import (
 )
 
 __all__ = [
+    "Callback",
     "Checkpoints",
     "Config",
     "NonFiniteLossError",
+    "Run",
     "RunResult",
     "TrainState",
     "apply_overrides",

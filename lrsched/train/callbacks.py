@@ -252,8 +252,9 @@ class Checkpointing(Callback):
 
 
 def default_callbacks(run: Run, checkpoints: Checkpoints, budget_change: dict | None, *,
-                      keeper=None, tracker=None) -> list[Callback]:
-  """The callbacks of a :func:`lrsched.train.train` run, in the order they are called."""
+                      keeper=None, tracker=None, extra=()) -> list[Callback]:
+  """The callbacks of a :func:`lrsched.train.train` run, in the order they are called
+  (``extra``, the caller's, after those that measure and before those that write)."""
   callbacks: list[Callback] = []
   if keeper is not None:
     callbacks.append(Snapshots(keeper))
@@ -262,5 +263,6 @@ def default_callbacks(run: Run, checkpoints: Checkpoints, budget_change: dict | 
     callbacks.append(Adaptive())
   if tracker is not None:
     callbacks.append(Sharpness(tracker))
+  callbacks += list(extra)
   callbacks += [Metrics(), Curves(), Progress(run), Checkpointing(checkpoints)]
   return callbacks

@@ -26,6 +26,7 @@ import math
 import pathlib
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -136,7 +137,8 @@ def read_history(path: pathlib.Path, last_epoch: int) -> list[dict]:
   return [r for r in records if r["epoch"] <= last_epoch]
 
 
-def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) -> RunResult:
+def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False,
+          callbacks: Sequence[Callback] = ()) -> RunResult:
   """Trains the model of ``config``; writes metrics, curves and checkpoints to ``workdir``.
 
   Args:
@@ -148,6 +150,10 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
       :data:`SAFE_ON_RESUME`; a different ``epochs`` stretches the schedules
       (``Config.budget_change``). Without ``resume``, a ``workdir`` that already holds
       a run is an error (:class:`RunExistsError`), so finished work is never overwritten.
+    callbacks: your own :class:`~lrsched.train.callbacks.Callback` s, called after the
+      built-in ones that measure (snapshots, timing, the adaptive rules, sharpness) and
+      before those that write (metrics, curves, progress, checkpoints), so fields they
+      add to a record reach ``metrics.jsonl``.
 
   Returns:
     A :class:`RunResult`.
@@ -164,7 +170,7 @@ def train(config: Config, workdir: str | pathlib.Path, *, resume: bool = False) 
   lock = RunLock(workdir) if jax.process_index() == 0 else None
   try:
     _lock_everywhere(lock)
-    return _train(config, workdir, resume)
+    return _train(config, workdir, resume, tuple(callbacks))
   finally:
     if lock is not None:
       lock.release()
@@ -248,7 +254,8 @@ def _stretched(config: Config, saved: Config, done: int, epoch_steps: int
   return dataclasses.replace(config, **values), change
 
 
-def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
+def _train(config: Config, workdir: pathlib.Path, resume: bool,
+           extra: tuple[Callback, ...] = ()) -> RunResult:
   lead = jax.process_index() == 0
   metrics_path, config_path = workdir / "metrics.jsonl", workdir / "config.json"
   checkpoints = Checkpoints(workdir / "checkpoints", keep=max(config.keep_checkpoints, 1))
@@ -299,7 +306,7 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool) -> RunResult:
       state = _fresh_start(config, model, state, mesh, lead)
     return _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change,
                        train_ds, eval_ds, (mean, std), (train_def, eval_def), mesh,
-                       epoch_steps)
+                       epoch_steps, extra)
   finally:
     checkpoints.close()
 
@@ -345,7 +352,7 @@ def _fresh_start(config: Config, model: nnx.Module, state: stepslib.TrainState, 
 
 
 def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, train_ds,
-                eval_ds, stats, defs, mesh, epoch_steps) -> RunResult:
+                eval_ds, stats, defs, mesh, epoch_steps, extra=()) -> RunResult:
   """The epochs: steps and evaluation here, everything else in the callbacks."""
   start_epoch = 1 if last_saved is None else last_saved + 1
   run = Run(config, workdir, mesh, train_ds, eval_ds, epoch_steps, start_epoch,
@@ -361,7 +368,7 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
                                config.sharpness_batch_size or config.batch_size, *stats,
                                workdir / "sharpness.jsonl", start_step=int(state.step))
   callbacks = default_callbacks(run, checkpoints, budget_change, keeper=keeper,
-                                tracker=tracker)
+                                tracker=tracker, extra=extra)
   if run.lead:
     _announce(run, budget_change)
   try:

@@ -57,3 +57,29 @@ def test_autodecay_state_lives_in_the_checkpoint(tmp_path, npz_path, monkeypatch
     assert a["train_loss"] == b["train_loss"] and a["learning_rate"] == b["learning_rate"]
     assert a["autodecay_scale"] == b["autodecay_scale"]
   assert resumed[0]["learning_rate"] < 0.05  # the decayed rate, not the initial one
+
+
+def test_a_users_callback_sees_steps_and_adds_to_the_records(tmp_path, npz_path):
+  from lrsched.train import Callback
+
+  class Counter(Callback):
+    def __init__(self):
+      self.steps, self.ended = [], False
+
+    def after_step(self, run, step, state):
+      self.steps.append(step)
+
+    def after_epoch(self, run, record, state):
+      record["steps_seen"] = len(self.steps)
+      return state
+
+    def on_train_end(self, run, state):
+      self.ended = True
+
+  counter = Counter()
+  history = train(tiny_config(npz_path, epochs=2, checkpoint_every=0), tmp_path / "run",
+                  callbacks=[counter]).history
+  assert counter.steps == list(range(1, 17)) and counter.ended  # 256 / 32 = 8 per epoch
+  logged = [json.loads(line) for line in (tmp_path / "run/metrics.jsonl").read_text()
+            .splitlines()]
+  assert [r["steps_seen"] for r in logged] == [8, 16] == [r["steps_seen"] for r in history]
