@@ -110,7 +110,7 @@ def test_gd_vs_sgd_then_convergence_intervals_write_results(tmp_path):
   runs, out = tmp_path / "runs", tmp_path / "out"
   gd = runpy.run_path(str(EXPERIMENTS / "gd_vs_sgd.py"))["main"]([
       "--workdir", str(runs), "--seeds", "0", "1", "--gd-steps", "8", "--sgd-epochs", "4",
-      "--num-train", "256", "--results", str(out / "gd.json"), "--figures", str(out)])
+      "--num-train", "128", "--results", str(out / "gd.json"), "--figures", str(out)])
   assert set(gd["runs"]) == {"GD/decay 2", "GD/decay 4", "GD/no decay", "SGD/decay 1",
                              "SGD/decay 2", "SGD/no decay"}
   _check_record(gd)
