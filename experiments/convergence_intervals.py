@@ -49,8 +49,8 @@ from matplotlib.figure import Figure
 from lrsched.hessian_command import add_parser
 from lrsched.plotting import save_figure
 from lrsched.train import train
-from lrsched.train.config import Config
 from lrsched.train.loop import NonFiniteLossError
+from lrsched.train.run_model import read_run_config
 from lrsched.train.rundir import read_jsonl
 from lrsched.train.sweep import claim, write_results
 
@@ -80,7 +80,7 @@ def continue_gd(run_dir: pathlib.Path, epoch: int, factor: float, out: pathlib.P
   summary = out / "summary.json"
   if summary.exists():
     return json.loads(summary.read_text())
-  source = Config(**json.loads((run_dir / "config.json").read_text()))
+  source = read_run_config(run_dir)
   lr = factor * source.learning_rate["init_value"]
   config = dataclasses.replace(
       source, epochs=steps, learning_rate=lr, checkpoint_every=0,

@@ -434,24 +434,34 @@ def epoch_batches(dataset, batch_size: int, seed: int = 0):
       yield {"image": batch["image"], "label": batch["label"]}
 
 
+def _initial_momentum(config) -> float:
+  """The config's SGD momentum at step 0 (a momentum schedule at its first step; 0 for
+  other optimizers)."""
+  from lrsched.schedules import from_spec
+
+  if config.optimizer != "sgd":
+    return 0.0
+  momentum = config.momentum
+  if isinstance(momentum, Mapping):
+    momentum = from_spec(momentum, 1)(0)
+  return float(momentum)
+
+
 def optimizer_factory_from_config(config) -> OptimizerFactory:
   """The optimizer of an ``lrsched.train.Config`` with the learning rate left open.
 
   Momentum given as a schedule spec is taken at its first step.
   """
-  from lrsched.schedules import from_spec
   from lrsched.train.optimizer import sgd_with_weight_decay
 
   if config.optimizer == "sgd":
-    momentum = config.momentum
-    if isinstance(momentum, Mapping):
-      momentum = float(from_spec(momentum, 1)(0))
+    momentum = _initial_momentum(config)
     weight_decay = 0.0 if config.weight_decay_mask == "none" else config.weight_decay
     mask = None
     if config.weight_decay_mask == "kernels":
       def mask(params):
         return jax.tree.map(lambda p: p.ndim > 1, params)
-    return lambda lr: sgd_with_weight_decay(lr, momentum=float(momentum),
+    return lambda lr: sgd_with_weight_decay(lr, momentum=momentum,
                                             weight_decay=weight_decay,
                                             nesterov=config.nesterov, mask=mask)
   factory = getattr(optax, config.optimizer, None)
@@ -513,11 +523,8 @@ def range_test_config(config, *, use_eval: bool = False, stability: bool = True,
   probe = stepslib.shard_batch(mesh, next(epoch_batches(train_ds, config.batch_size,
                                                         config.seed)))
   lam = float(top_eigenvalues(loss_fn, params, probe, k=1, mode="train").eigenvalues[0])
-  momentum = config.momentum if config.optimizer == "sgd" else 0.0
-  if isinstance(momentum, Mapping):
-    from lrsched.schedules import from_spec
-    momentum = float(from_spec(momentum, 1)(0))
-  result = dataclasses.replace(result, lambda_max=lam, momentum=float(momentum))
+  momentum = _initial_momentum(config)
+  result = dataclasses.replace(result, lambda_max=lam, momentum=momentum)
   bound = result.stability_lr
   if result.ok and bound is not None:
     above = [name for name, lr in result.suggestions().items() if lr > bound]

@@ -146,7 +146,7 @@ class Adaptive(Callback):
       if run.lead and int(plateau.num_reductions) > before:
         write(f"plateau epoch {record['epoch']}: {monitor} {record[monitor]:.4g} did not "
               f"improve on {float(plateau.best):.4g} for more than "
-              f"{config.plateau.get('patience', 10)} epoch(s) -> scale "
+              f"{plateau.config.patience} epoch(s) -> scale "
               f"{float(plateau.scale):.3g}")
     if config.autodecay is not None:
       opt_state = adaptive.observe(opt_state, record["train_loss"], kind="autodecay")
