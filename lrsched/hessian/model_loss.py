@@ -8,6 +8,12 @@ batching). :func:`model_loss` makes the choice explicit and records it as
 ``loss_fn.mode``, which every result of this package copies. In train mode the
 running statistics are *not* updated (the loss is a pure function of the trained
 parameters) and dropout stays off, so the loss is deterministic.
+
+Mixed precision: a model built with a reduced compute dtype (``dtype="bfloat16"``,
+:mod:`lrsched.models.precision`) is **upcast**: the loss computes in the parameters' own
+dtype (float32). Its parameters and statistics are float32 already, so this is the exact
+Hessian of the trained weights; in bfloat16 (8 bits of mantissa) the HVPs' round-off would
+exceed the eigensolvers' residual tolerances (1e-3) by orders of magnitude.
 """
 
 from __future__ import annotations
@@ -64,7 +70,8 @@ def model_loss(model: nnx.Module, mode: str = "eval", *,
   Args:
     model: an NNX classifier ``model(images) -> logits``.
     mode: ``"eval"`` (BatchNorm running statistics) or ``"train"`` (batch statistics,
-      running statistics left untouched; dropout off).
+      running statistics left untouched; dropout off). A bfloat16-compute model is
+      evaluated in float32 (see the module doc).
     preprocess: applied to ``batch["image"]`` first (e.g. normalization with the
       training set's channel statistics, as the training step does).
     dtype: cast the parameters and the other float state (e.g. ``jnp.float64``,
@@ -90,6 +97,7 @@ def model_loss(model: nnx.Module, mode: str = "eval", *,
   if mode not in MODES:
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
   clone = nnx.clone(model)
+  clone.set_attributes(dtype=None, raise_if_not_found=False)  # upcast (see module doc)
   if mode == "eval":
     clone.eval()
   else:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from jax.typing import DTypeLike
+
+from lrsched.models.precision import check_compute_dtype, float32_logits
 
 _BN_MOMENTUM = 0.9
 
@@ -24,6 +27,7 @@ class MLP(nnx.Module):
     depth: number of hidden layers (>= 1).
     num_classes: number of output logits.
     in_channels: channels of the input images (6 for PS10).
+    dtype: the compute dtype, as for :class:`lrsched.models.WideResNet`.
     rngs: the ``nnx.Rngs`` for initialization.
 
   Example:
@@ -35,18 +39,20 @@ class MLP(nnx.Module):
   """
 
   def __init__(self, width: int = 256, depth: int = 3, num_classes: int = 10, *,
-               in_channels: int = 3, rngs: nnx.Rngs):
+               in_channels: int = 3, dtype: DTypeLike | None = None, rngs: nnx.Rngs):
+    self.dtype = dtype = check_compute_dtype(dtype)
     for name, value in (("width", width), ("depth", depth), ("num_classes", num_classes),
                         ("in_channels", in_channels)):
       if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     init = nnx.initializers.variance_scaling(2.0, "fan_in", "normal")  # He, for ReLU
     sizes = [in_channels] + [width] * depth
-    self.layers = nnx.List([nnx.Linear(a, b, kernel_init=init, use_bias=False, rngs=rngs)
+    self.layers = nnx.List([nnx.Linear(a, b, kernel_init=init, use_bias=False, dtype=dtype,
+                                       rngs=rngs)
                             for a, b in zip(sizes[:-1], sizes[1:], strict=True)])
-    self.norms = nnx.List([nnx.BatchNorm(width, momentum=_BN_MOMENTUM, rngs=rngs)
+    self.norms = nnx.List([nnx.BatchNorm(width, momentum=_BN_MOMENTUM, dtype=dtype, rngs=rngs)
                            for _ in range(depth)])
-    self.head = nnx.Linear(width, num_classes, rngs=rngs)
+    self.head = nnx.Linear(width, num_classes, dtype=dtype, rngs=rngs)
 
   def features(self, x: jax.Array) -> jax.Array:
     """The last hidden layer's activations of NHWC images."""
@@ -56,4 +62,4 @@ class MLP(nnx.Module):
     return x
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.features(x))
+    return float32_logits(self.head(self.features(x)), self.dtype)

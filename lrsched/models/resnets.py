@@ -37,7 +37,12 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
+from flax.nnx.nn import dtypes
+from jax.typing import DTypeLike
+
+from lrsched.models.precision import check_compute_dtype, float32_logits
 
 _BN_MOMENTUM = 0.9
 _BN_EPSILON = 1e-5
@@ -47,46 +52,53 @@ class Fixed(nnx.Variable):
   """A weight that is part of the model but never trained (not an ``nnx.Param``)."""
 
 
-def _conv(in_ch: int, out_ch: int, kernel: int, stride: int, rngs: nnx.Rngs) -> nnx.Conv:
+def _conv(in_ch: int, out_ch: int, kernel: int, stride: int, rngs: nnx.Rngs,
+          dtype: np.dtype | None = None) -> nnx.Conv:
   return nnx.Conv(
       in_ch, out_ch, (kernel, kernel), strides=stride, padding=kernel // 2, use_bias=False,
-      kernel_init=nnx.initializers.variance_scaling(2.0, "fan_out", "normal"), rngs=rngs)
+      kernel_init=nnx.initializers.variance_scaling(2.0, "fan_out", "normal"), dtype=dtype,
+      rngs=rngs)
 
 
 def _norm(channels: int, scale_invariant: bool, rngs: nnx.Rngs,
-          epsilon: float = _BN_EPSILON) -> nnx.BatchNorm:
+          epsilon: float = _BN_EPSILON, dtype: np.dtype | None = None) -> nnx.BatchNorm:
   return nnx.BatchNorm(
       channels, momentum=_BN_MOMENTUM, epsilon=epsilon, use_scale=not scale_invariant,
-      use_bias=not scale_invariant, rngs=rngs)
+      use_bias=not scale_invariant, dtype=dtype, rngs=rngs)
 
 
 class FixedLinear(nnx.Module):
   """A linear layer initialized like ``nnx.Linear`` whose weights are :class:`Fixed`."""
 
-  def __init__(self, in_features: int, out_features: int, *, rngs: nnx.Rngs):
+  def __init__(self, in_features: int, out_features: int, *, rngs: nnx.Rngs,
+               dtype: np.dtype | None = None):
     trained = nnx.Linear(in_features, out_features, rngs=rngs)
     self.kernel = Fixed(trained.kernel[...])
     self.bias = Fixed(trained.bias[...])
+    self.dtype = dtype
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return x @ self.kernel[...] + self.bias[...]
+    x, kernel, bias = dtypes.promote_dtype((x, self.kernel[...], self.bias[...]),
+                                             dtype=self.dtype)
+    return x @ kernel + bias
 
 
 class PreActBlock(nnx.Module):
   """BN-ReLU-conv3x3-(dropout)-BN-ReLU-conv3x3 with an identity or 1x1 shortcut."""
 
   def __init__(self, in_ch: int, out_ch: int, stride: int, dropout_rate: float,
-               scale_invariant: bool, *, rngs: nnx.Rngs, bn_epsilon: float = _BN_EPSILON):
-    self.norm1 = _norm(in_ch, scale_invariant, rngs, bn_epsilon)
-    self.conv1 = _conv(in_ch, out_ch, 3, stride, rngs)
+               scale_invariant: bool, *, rngs: nnx.Rngs, bn_epsilon: float = _BN_EPSILON,
+               dtype: np.dtype | None = None):
+    self.norm1 = _norm(in_ch, scale_invariant, rngs, bn_epsilon, dtype)
+    self.conv1 = _conv(in_ch, out_ch, 3, stride, rngs, dtype)
     self.dropout = nnx.Dropout(dropout_rate, rngs=rngs) if dropout_rate > 0 else None
-    self.norm2 = _norm(out_ch, scale_invariant, rngs, bn_epsilon)
-    self.conv2 = _conv(out_ch, out_ch, 3, 1, rngs)
+    self.norm2 = _norm(out_ch, scale_invariant, rngs, bn_epsilon, dtype)
+    self.conv2 = _conv(out_ch, out_ch, 3, 1, rngs, dtype)
     needs_projection = stride != 1 or in_ch != out_ch
-    self.shortcut = _conv(in_ch, out_ch, 1, stride, rngs) if needs_projection else None
+    self.shortcut = _conv(in_ch, out_ch, 1, stride, rngs, dtype) if needs_projection else None
     # Scale-invariant variant: every kernel's output is normalized (see module doc).
-    self.norm_out = _norm(out_ch, True, rngs, bn_epsilon) if scale_invariant else None
-    self.norm_shortcut = (_norm(out_ch, True, rngs, bn_epsilon)
+    self.norm_out = _norm(out_ch, True, rngs, bn_epsilon, dtype) if scale_invariant else None
+    self.norm_shortcut = (_norm(out_ch, True, rngs, bn_epsilon, dtype)
                           if scale_invariant and needs_projection
                           else None)
 
@@ -109,29 +121,30 @@ class _PreActNet(nnx.Module):
 
   def __init__(self, blocks_per_stage: int, widths: Sequence[int], num_classes: int,
                in_channels: int, dropout_rate: float, scale_invariant: bool, rngs: nnx.Rngs,
-               bn_epsilon: float = _BN_EPSILON):
+               bn_epsilon: float = _BN_EPSILON, dtype: DTypeLike | None = None):
+    self.dtype = dtype = check_compute_dtype(dtype)
     if not bn_epsilon > 0:
       raise ValueError(f"bn_epsilon must be > 0, got {bn_epsilon!r}")
     _check_positive_int("num_classes", num_classes)
     _check_positive_int("in_channels", in_channels)
     if not 0.0 <= dropout_rate < 1.0:
       raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
-    self.stem = _conv(in_channels, 16, 3, 1, rngs)
-    self.stem_norm = _norm(16, True, rngs, bn_epsilon) if scale_invariant else None
+    self.stem = _conv(in_channels, 16, 3, 1, rngs, dtype)
+    self.stem_norm = _norm(16, True, rngs, bn_epsilon, dtype) if scale_invariant else None
     blocks = []
     in_ch = 16
     for stage, width in enumerate(widths):
       for index in range(blocks_per_stage):
         stride = 2 if stage > 0 and index == 0 else 1
         blocks.append(PreActBlock(in_ch, width, stride, dropout_rate, scale_invariant,
-                                  rngs=rngs, bn_epsilon=bn_epsilon))
+                                  rngs=rngs, bn_epsilon=bn_epsilon, dtype=dtype))
         in_ch = width
     self.blocks = nnx.List(blocks)
-    self.norm = _norm(in_ch, scale_invariant, rngs, bn_epsilon)
+    self.norm = _norm(in_ch, scale_invariant, rngs, bn_epsilon, dtype)
     if scale_invariant:
-      self.head = FixedLinear(in_ch, num_classes, rngs=rngs)
+      self.head = FixedLinear(in_ch, num_classes, rngs=rngs, dtype=dtype)
     else:
-      self.head = nnx.Linear(in_ch, num_classes, rngs=rngs)
+      self.head = nnx.Linear(in_ch, num_classes, dtype=dtype, rngs=rngs)
 
   def features(self, x: jax.Array) -> jax.Array:
     """The ``(N, width)`` globally pooled features that feed the classifier ``head``."""
@@ -144,7 +157,7 @@ class _PreActNet(nnx.Module):
     return jnp.mean(x, axis=(1, 2))
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    return self.head(self.features(x))
+    return float32_logits(self.head(self.features(x)), self.dtype)
 
 
 class WideResNet(_PreActNet):
@@ -160,6 +173,10 @@ class WideResNet(_PreActNet):
     scale_invariant: build Li & Arora's scale-invariant variant (see module doc).
     bn_epsilon: BatchNorm's epsilon (PyTorch's 1e-5). It breaks scale invariance at a
       relative level ~``bn_epsilon / var``; exact-equivalence experiments use ~1e-12.
+    dtype: the compute dtype (``"bfloat16"`` for mixed precision; see
+      :mod:`lrsched.models.precision`): parameters and BatchNorm statistics stay float32
+      and the logits are returned in float32. None (default): compute in the dtype of
+      the parameters and inputs.
     rngs: the ``nnx.Rngs`` for initialization (and dropout).
 
   Example:
@@ -173,14 +190,14 @@ class WideResNet(_PreActNet):
   def __init__(self, depth: int, widen_factor: int, num_classes: int = 10,
                dropout_rate: float = 0.0, *, in_channels: int = 3,
                scale_invariant: bool = False, bn_epsilon: float = _BN_EPSILON,
-               rngs: nnx.Rngs):
+               dtype: DTypeLike | None = None, rngs: nnx.Rngs):
     _check_positive_int("depth", depth)
     _check_positive_int("widen_factor", widen_factor)
     if depth < 10 or (depth - 4) % 6:
       raise ValueError(f"depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, ...), got {depth}")
     widths = (16 * widen_factor, 32 * widen_factor, 64 * widen_factor)
     super().__init__((depth - 4) // 6, widths, num_classes, in_channels, dropout_rate,
-                     scale_invariant, rngs, bn_epsilon)
+                     scale_invariant, rngs, bn_epsilon, dtype)
 
 
 class PreResNet(_PreActNet):
@@ -194,6 +211,7 @@ class PreResNet(_PreActNet):
     scale_invariant: build Li & Arora's scale-invariant variant (see module doc).
     bn_epsilon: BatchNorm's epsilon (PyTorch's 1e-5). It breaks scale invariance at a
       relative level ~``bn_epsilon / var``; exact-equivalence experiments use ~1e-12.
+    dtype: the compute dtype, as for :class:`WideResNet`.
     rngs: the ``nnx.Rngs`` for initialization.
 
   Example:
@@ -205,13 +223,13 @@ class PreResNet(_PreActNet):
 
   def __init__(self, depth: int, num_classes: int = 10, *, in_channels: int = 3,
                scale_invariant: bool = False, bn_epsilon: float = _BN_EPSILON,
-               rngs: nnx.Rngs):
+               dtype: DTypeLike | None = None, rngs: nnx.Rngs):
     _check_positive_int("depth", depth)
     if depth < 8 or (depth - 2) % 6:
       raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 44, 56, 110, ...), "
                        f"got {depth}")
     super().__init__((depth - 2) // 6, (16, 32, 64), num_classes, in_channels, 0.0,
-                     scale_invariant, rngs, bn_epsilon)
+                     scale_invariant, rngs, bn_epsilon, dtype)
 
 
 def _check_positive_int(name: str, value: object) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 WEIGHT_DECAY_MASKS = ("all", "kernels", "none")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 BUDGET_CHANGES = ("stretch", "error")
 
 
@@ -87,6 +88,12 @@ class Config:
       needs ``jax.config.update("jax_enable_x64", True)`` before training; it is for
       exactness experiments (e.g. weight decay vs its exponential-rate equivalent,
       whose float32 runs drift apart by amplified rounding).
+    compute_dtype: ``"float32"`` (compute in the parameters' dtype) or ``"bfloat16"``
+      (mixed precision, the standard TPU recipe, see :mod:`lrsched.models.precision`):
+      convolutions, matrix products and activations run in bfloat16; the parameters,
+      the optimizer state, BatchNorm statistics, the logits, the loss and the
+      checkpoints stay float32. Needs ``param_dtype="float32"``. ``lrsched hessian``
+      and the sharpness probe evaluate such a model in float32.
     init_from: fine-tuning: ``{"run": RUN_DIR, "epoch": N, "skip": ["head"]}`` (epoch
       optional: the newest checkpoint; skip optional) initializes the model from
       another run's checkpoint -- every parameter and BatchNorm statistic whose path
@@ -131,6 +138,7 @@ class Config:
   sharpness_batch_size: int = 0
   snapshots: bool = False
   param_dtype: str = "float32"
+  compute_dtype: str = "float32"
   init_from: dict[str, Any] | None = None
   budget_change: str = "stretch"
   seed: int = 0
@@ -189,6 +197,15 @@ class Config:
     self._check_optimizer()
     if self.param_dtype not in ("float32", "float64"):
       raise ValueError(f"param_dtype must be 'float32' or 'float64', got {self.param_dtype!r}")
+    if self.compute_dtype not in COMPUTE_DTYPES:
+      raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, "
+                       f"got {self.compute_dtype!r}")
+    if self.compute_dtype == "bfloat16" and self.param_dtype != "float32":
+      raise ValueError(f"compute_dtype='bfloat16' needs param_dtype='float32' (mixed "
+                       f"precision keeps float32 weights), got {self.param_dtype!r}")
+    if "dtype" in self.model:
+      raise ValueError(f"model: set the compute dtype with the config field compute_dtype, "
+                       f"not model.dtype (got {self.model['dtype']!r})")
     if self.momentum_init is not None:
       lr = self.learning_rate
       if self.momentum_init != "exp_lr":

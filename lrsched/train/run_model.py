@@ -46,6 +46,8 @@ def build_run_model(config: Config, train: datalib.ArrayDataset) -> nnx.Module:
   name = kwargs.pop("name")
   kwargs.setdefault("num_classes", train.num_classes)
   kwargs.setdefault("in_channels", train.images.shape[-1])
+  if config.compute_dtype != "float32":
+    kwargs["dtype"] = config.compute_dtype
   model = build_model(name, seed=config.seed, **kwargs)
   if config.param_dtype == "float64":
     if not jax.config.jax_enable_x64:
