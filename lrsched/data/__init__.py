@@ -1,8 +1,9 @@
 """Datasets: tensorflow-datasets names, ``.npz`` arrays and generated PS10, one interface.
 
 :func:`load_dataset` returns an :class:`ArrayDataset`; :func:`iterate_batches`
-batches it (seeded per-epoch shuffle); :func:`normalize` and :func:`augment` run
-on device inside the jitted steps.
+batches it (seeded per-epoch shuffle); :func:`prefetch` places the batches on the
+devices ahead of the step; :func:`normalize` and :func:`augment` run on device inside
+the jitted steps.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from lrsched.data.batches import epoch_order, iterate_batches
 from lrsched.data.dataset import KIND_NAMES, ArrayDataset, load_npz, to_unit_scale
 from lrsched.data.named import KNOWN, load_tfds
+from lrsched.data.prefetch import prefetch
 from lrsched.data.ps10 import make_ps10, ps10_patterns
 from lrsched.data.transforms import augment, normalize
 
@@ -77,6 +79,7 @@ __all__ = [
     "load_tfds",
     "make_ps10",
     "normalize",
+    "prefetch",
     "ps10_patterns",
     "to_unit_scale",
 ]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import pathlib
@@ -430,33 +431,36 @@ def _train_epoch(run: Run, steps: dict, state: stepslib.TrainState, epoch: int,
       run.train_ds, config.batch_size, seed=config.seed, epoch=epoch,
       shuffle=not config.full_batch, drop_remainder=not config.full_batch,
       process_index=jax.process_index(), process_count=jax.process_count())
-  if config.full_batch:  # gradient descent: one step on the gradient of all chunks
-    first_step = int(state.step)
-    totals = stepslib.zero_totals(state.params, mesh)
-    for chunk in batches:
-      state, totals = steps["accumulate"](state, stepslib.shard_batch(mesh, chunk), totals)
-    state = steps["apply"](state, totals)
-    for callback in callbacks:
-      callback.after_step(run, int(state.step), state)
-    loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
-                               float(totals["count"]))
-    _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
-                  first_step, epoch, run.last_saved)
-  else:
-    loss_sum, correct, pending = 0.0, 0, None
-    for batch in batches:
-      global_step = int(state.step) if pending is None else pending[0] + 1
-      state, metrics = steps["train"](state, stepslib.shard_batch(mesh, batch))
+  # Double buffering: the next batch is indexed and sent to the devices while a step runs.
+  with contextlib.closing(datalib.prefetch(
+      batches, functools.partial(stepslib.shard_batch, mesh))) as batches:
+    if config.full_batch:  # gradient descent: one step on the gradient of all chunks
+      first_step = int(state.step)
+      totals = stepslib.zero_totals(state.params, mesh)
+      for chunk in batches:
+        state, totals = steps["accumulate"](state, chunk, totals)
+      state = steps["apply"](state, totals)
       for callback in callbacks:
-        callback.after_step(run, global_step + 1, state)
-      if pending is not None:  # read the previous step's loss while this one runs
-        loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
-        correct += int(pending[1]["correct"])
-      pending = (global_step, metrics)
-    loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
-    correct += int(pending[1]["correct"])
-    loss_sum *= config.batch_size
-    seen = run.epoch_steps * config.batch_size
+        callback.after_step(run, int(state.step), state)
+      loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
+                                 float(totals["count"]))
+      _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
+                    first_step, epoch, run.last_saved)
+    else:
+      loss_sum, correct, pending = 0.0, 0, None
+      for batch in batches:
+        global_step = int(state.step) if pending is None else pending[0] + 1
+        state, metrics = steps["train"](state, batch)
+        for callback in callbacks:
+          callback.after_step(run, global_step + 1, state)
+        if pending is not None:  # read the previous step's loss while this one runs
+          loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
+          correct += int(pending[1]["correct"])
+        pending = (global_step, metrics)
+      loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
+      correct += int(pending[1]["correct"])
+      loss_sum *= config.batch_size
+      seen = run.epoch_steps * config.batch_size
   return state, {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
                  "train_accuracy": correct / seen, **hyperparams(state),
                  "weight_norm": stepslib.global_norm(state.params)}
