@@ -10,6 +10,14 @@ With several devices, each batch is sharded along its first axis over a 1-D
 ``("data",)`` mesh and the parameters are replicated; XLA inserts the reductions,
 so the result is the same as on one device.
 
+Under ``jax.distributed`` (several processes) each process passes *its own rows*
+of every batch, as ``jax.make_array_from_process_local_data`` expects and as the
+training loop feeds data (process ``i`` holding rows ``[i b, (i + 1) b)`` of each
+global batch); the operator assembles global batches sharded over the devices of
+all processes, and everything else (the params, the vectors, hence every matvec,
+eigenvalue and trace) is the same on every process and equals the one-process
+result on the full batches.
+
 With BatchNorm in train mode (batch statistics) the per-batch losses depend on
 how the data is batched, so the operator is the Hessian of the mean of the
 per-batch losses *for this batching*; in eval mode it is the Hessian of the
@@ -25,6 +33,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -65,6 +74,15 @@ def _batch_size(batch: Any, index: int) -> int:
   return sizes.pop()
 
 
+def _gather_rows(x: Any, counts: np.ndarray) -> np.ndarray:
+  """Every process's rows of a leaf (``counts[p]`` rows on process ``p``), concatenated."""
+  x = np.asarray(x)
+  padded = np.zeros((int(counts.max()), *x.shape[1:]), x.dtype)
+  padded[:len(x)] = x
+  stacked = multihost_utils.process_allgather(padded)  # (processes, max rows, ...)
+  return np.concatenate([stacked[p, :c] for p, c in enumerate(counts)])
+
+
 def as_batch_list(batches: Any) -> list:
   """A list of batches from one batch (a mapping or an array) or an iterable of batches."""
   if isinstance(batches, Mapping | np.ndarray | jax.Array):
@@ -83,14 +101,19 @@ class DatasetHessian:
     params: the point (any pytree of float arrays); must be finite.
     batches: one batch (a mapping or an array) or an iterable of batches (a list,
       tuple or generator: consumed once and kept). Every array in a batch has the
-      batch size as leading dimension.
+      batch size as leading dimension. Under ``jax.distributed``: this process's
+      rows of each batch (every process passes the same number of batches; rows of
+      a batch may be split unevenly, e.g. a short last batch); the batch is the
+      concatenation of all processes' rows in process order.
     linearize: linearize the gradient of each batch once (``jax.linearize``) and
       reuse it for every matvec: each HVP then skips the primal forward/backward
       pass (about 1.7x a gradient instead of 2.3x for a WideResNet on CPU, see
       ``benchmarks/RESULTS.md``) but every batch's activations stay in memory.
       Default (None): only when there is a single batch.
     mesh: a 1-D mesh with one axis named ``"data"`` of type ``AxisType.Auto`` to
-      shard batches over; by default one over all devices when there are several.
+      shard batches over; by default one over all devices (of all processes) when
+      there are several. Under ``jax.distributed`` it must hold devices of every
+      process.
     wrt: the parameters whose diagonal Hessian block this is (a regex searched in each
       ``/``-joined parameter path, or a predicate ``path -> bool``; see
       :mod:`lrsched.hessian.blocks`); None: all of them.
@@ -99,12 +122,23 @@ class DatasetHessian:
     spec: the :class:`FlatSpec` of the selected parameters (``params`` itself without
       ``wrt``; else ``params`` with the other leaves ``None``); ``spec.size`` is the
       dimension.
-    sizes: the number of examples per batch.
+    sizes: the number of examples per batch (over all processes).
+    total: the number of examples (over all processes).
     num_matvecs: how many dataset-level HVPs this operator has computed.
+
+  Multi-process (``jax.distributed``): every process constructs the operator with the
+  same ``loss_fn``, ``params`` and options and its own rows of the batches, and
+  calls the same methods with the same vectors in the same order (the methods run
+  collectives). A batch whose global size is a multiple of the device count and
+  whose rows are split evenly over the processes is sharded over all devices;
+  any other batch is gathered and replicated. :meth:`matvec` returns the same
+  NumPy vector on every process, so host-side Krylov methods (Lanczos, Hutchinson
+  with the same ``seed``) stay in lockstep and agree.
 
   Raises:
     ValueError: no batches or an empty batch, non-finite params, a loss that is
-      not a scalar.
+      not a scalar; under ``jax.distributed``: processes with different numbers
+      of batches, a mesh without some process's devices.
 
   Example:
     >>> import jax.numpy as jnp, numpy as np
@@ -123,9 +157,18 @@ class DatasetHessian:
     self.spec = self.full_spec if self._index is None else FlatSpec.of(selected)
     check_finite_params(params)
     batch_list = as_batch_list(batches)
+    processes = jax.process_count()
+    if processes > 1:
+      counts = np.asarray(multihost_utils.process_allgather(np.int32(len(batch_list))))
+      if np.any(counts != len(batch_list)):
+        raise ValueError(f"batches: every process must pass the same number of batches "
+                         f"under jax.distributed, got {counts.tolist()} (by process)")
     if not batch_list:
       raise ValueError("batches must hold at least one batch, got an empty dataset")
-    self.sizes = [_batch_size(b, i) for i, b in enumerate(batch_list)]
+    local_sizes = [_batch_size(b, i) for i, b in enumerate(batch_list)]
+    rows = (np.asarray(local_sizes)[None] if processes == 1 else  # (processes, batches)
+            np.asarray(multihost_utils.process_allgather(np.asarray(local_sizes, np.int32))))
+    self.sizes = [int(n) for n in rows.sum(0)]
     for i, size in enumerate(self.sizes):
       if size == 0:
         raise ValueError(f"batch {i} is empty (0 examples); every batch needs >= 1 example")
@@ -134,9 +177,14 @@ class DatasetHessian:
     if mesh is None and jax.device_count() > 1:
       mesh = jax.make_mesh((jax.device_count(),), ("data",),
                            axis_types=(jax.sharding.AxisType.Auto,))
+    if processes > 1 and {d.process_index for d in mesh.devices.flat} != set(range(processes)):
+      raise ValueError(f"mesh must hold devices of every process under jax.distributed "
+                       f"({processes} processes), got devices of processes "
+                       f"{sorted({d.process_index for d in mesh.devices.flat})}")
     self.mesh = mesh
     self._params = self._place(params, shard=False)
-    self._batches = [self._place(b, shard=True) for b in batch_list]
+    self._batches = ([self._place(b, shard=True) for b in batch_list] if processes == 1 else
+                     [self._place_rows(b, rows[:, i]) for i, b in enumerate(batch_list)])
     self._batch_list = batch_list
     self._linear = None
     self._linearize = len(self._batches) == 1 if linearize is None else bool(linearize)
@@ -155,13 +203,30 @@ class DatasetHessian:
   def _place(self, tree: Any, shard: bool) -> Any:
     if self.mesh is None:
       return jax.device_put(tree)
+    if jax.process_count() > 1:  # the same value on every process: each places its copy
+      replicated = NamedSharding(self.mesh, P())
+      def put(x):
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+          return jax.device_put(x, replicated)  # already global (e.g. the training state)
+        return jax.make_array_from_process_local_data(replicated, np.asarray(jnp.asarray(x)))
+      return jax.tree.map(put, tree)
     devices = self.mesh.devices.size
     if shard and _batch_size(tree, 0) % devices == 0:
       return jax.device_put(tree, NamedSharding(self.mesh, P("data")))
     return jax.device_put(tree, NamedSharding(self.mesh, P()))
 
+  def _place_rows(self, batch: Any, counts: np.ndarray) -> Any:
+    """The global batch from this process's rows (``counts[p]`` rows on process ``p``)."""
+    if len(set(counts.tolist())) == 1 and int(counts.sum()) % self.mesh.devices.size == 0:
+      sharded = NamedSharding(self.mesh, P("data"))
+      return jax.tree.map(
+          lambda x: jax.make_array_from_process_local_data(sharded, np.asarray(x)), batch)
+    return self._place(jax.tree.map(lambda x: _gather_rows(x, counts), batch), shard=False)
+
   def matvec(self, v: np.ndarray) -> np.ndarray:
     """``H v`` for a flat vector ``v`` of length :attr:`size` (host arrays in and out).
+
+    Under ``jax.distributed`` every process passes the same ``v`` and gets the same result.
 
     Raises:
       ValueError: ``v`` has the wrong shape, or a batch's HVP is not finite (the
