@@ -58,8 +58,35 @@ def data_mesh() -> jax.sharding.Mesh:
                        axis_types=(jax.sharding.AxisType.Auto,))
 
 
+def describe_devices(mesh: jax.sharding.Mesh | None = None) -> str:
+  """The backend, the devices and the data mesh the steps shard batches over (for a log).
+
+  Example:
+    >>> describe_devices().startswith("jax ")
+    True
+  """
+  mesh = data_mesh() if mesh is None else mesh
+  devices = jax.devices()
+  kinds = sorted({d.device_kind for d in devices})
+  return (f"jax {jax.__version__}, backend {jax.default_backend()}: {len(devices)} "
+          f"device(s) ({', '.join(kinds)}) in {jax.process_count()} process(es); data mesh "
+          f"{dict(mesh.shape)}: each batch is split into {mesh.size} shard(s)")
+
+
 def shard_batch(mesh: jax.sharding.Mesh, local_batch: Mapping[str, np.ndarray]) -> dict:
-  """Assembles the global batch from this process's rows, sharded over ``"data"``."""
+  """Assembles the global batch from this process's rows, sharded over ``"data"``.
+
+  A batch whose size the devices do not divide (gradient descent's last, shorter chunk)
+  is copied whole to every device in a single process (each device then computes the
+  same chunk: the result is the same); with several processes it is an error.
+  """
+  size = len(next(iter(local_batch.values()))) * jax.process_count()
+  if size % mesh.size:
+    if jax.process_count() > 1:
+      raise ValueError(f"a batch of {size} examples cannot be split over the {mesh.size} "
+                       f"devices of {jax.process_count()} processes; use a dataset size "
+                       f"and batch_size that the device count divides")
+    return replicate(mesh, {k: np.asarray(v) for k, v in local_batch.items()})
   sharding = NamedSharding(mesh, P("data"))
   return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v))
           for k, v in local_batch.items()}
