@@ -18,6 +18,7 @@ import math
 import pathlib
 from typing import Any
 
+import jax
 import numpy as np
 from flax import nnx
 from matplotlib.figure import Figure
@@ -46,7 +47,9 @@ class SharpnessTracker:
                batch_size: int, mean: np.ndarray, std: np.ndarray, path: str | pathlib.Path,
                start_step: int = 0, tol: float = 1e-3) -> None:
     self.every, self.graphdef, self.tol = every, graphdef, tol
-    self.batch = dataset.take(np.arange(min(batch_size, len(dataset))))
+    # This process's rows of the probe (DatasetHessian joins all processes' rows).
+    rows = np.array_split(np.arange(min(batch_size, len(dataset))), jax.process_count())
+    self.batch = dataset.take(rows[jax.process_index()])
     self.preprocess = lambda images: datalib.normalize(images, mean, std)
     self.path = pathlib.Path(path)
     self.records: list[dict[str, Any]] = []
