@@ -15,6 +15,10 @@ median of per-round ratios.
 
     pip install torch==2.13.0      # benchmark-only dependency
     python benchmarks/train_step.py [--rounds 15] [--steps 5] [--models 16-1,16-4]
+
+``benchmarks/accelerator.py`` reuses the two networks and steps from here: :func:`torch_wrn`,
+and :func:`make_torch_step` / :func:`make_jax_step` (batch shape, device, ``channels_last``,
+autocast or compute dtype, and steps that do not wait for the device, with a ``sync``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,14 @@ FLAG_SETS = {
 }
 
 
-def torch_step_fn(depth: int, k: int):
+def torch_wrn(depth: int, k: int, num_classes: int = 10):
+  """PyTorch's pre-activation WRN-``depth``-``k``, layer for layer lrsched's ``WideResNet``.
+
+  Returns:
+    An ``nn.Sequential``: the stem convolution, the blocks (``Block`` modules with
+    ``bn1, conv1, bn2, conv2`` and a 1x1 ``short`` convolution or None), then
+    BatchNorm, ReLU, average pooling, flatten and the linear classifier.
+  """
   import torch
   from torch import nn
 
@@ -63,24 +74,83 @@ def torch_step_fn(depth: int, k: int):
       layers.append(Block(cin, width, 2 if stage and not i else 1))
       cin = width
   layers += [nn.BatchNorm2d(cin), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-             nn.Linear(cin, 10)]
-  model = nn.Sequential(*layers).train()
+             nn.Linear(cin, num_classes)]
+  return nn.Sequential(*layers)
+
+
+def make_torch_step(depth: int, k: int, *, batch: int = BATCH, image_size: int = 32,
+                    device: str = "cpu", channels_last: bool = False,
+                    autocast_dtype=None, seed: int = 0):
+  """An eager PyTorch train step of WRN-``depth``-``k`` on one fixed random batch.
+
+  Args:
+    depth, k: the network.
+    batch, image_size: the batch shape (``batch x 3 x image_size x image_size``).
+    device: ``"cpu"`` or ``"cuda"``.
+    channels_last: model and inputs in ``torch.channels_last`` memory format.
+    autocast_dtype: None (float32) or e.g. ``torch.bfloat16``: the forward pass
+      under ``torch.autocast(device, dtype)``.
+    seed: seeds the weights and the batch.
+
+  Returns:
+    ``(step, sync, count)``: ``step()`` queues one step and returns the loss tensor,
+    ``sync()`` waits for the device, ``count`` is the number of parameters.
+  """
+  import contextlib
+
+  import torch
+  from torch import nn
+
+  torch.manual_seed(seed)
+  model = torch_wrn(depth, k).to(device).train()
+  x = torch.randn(batch, 3, image_size, image_size).to(device)
+  y = torch.randint(0, 10, (batch,)).to(device)
+  if channels_last:
+    model = model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
   opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-  x = torch.randn(BATCH, 3, 32, 32)
-  y = torch.randint(0, 10, (BATCH,))
   loss_fn = nn.CrossEntropyLoss()
+
+  def autocast():
+    if autocast_dtype is None:
+      return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=autocast_dtype)
 
   def step():
     opt.zero_grad(set_to_none=True)
-    loss = loss_fn(model(x), y)
+    with autocast():
+      loss = loss_fn(model(x), y)
     loss.backward()
     opt.step()
-    return loss.item()
+    return loss
 
-  return step, sum(p.numel() for p in model.parameters())
+  def sync():
+    if torch.device(device).type == "cuda":
+      torch.cuda.synchronize(device)
+
+  return step, sync, sum(p.numel() for p in model.parameters())
 
 
-def jax_step_fn(depth: int, k: int):
+def torch_step_fn(depth: int, k: int):
+  step, _, count = make_torch_step(depth, k)
+  return (lambda: step().item()), count
+
+
+def make_jax_step(depth: int, k: int, *, batch: int = BATCH, image_size: int = 32,
+                  dtype=None, seed: int = 0):
+  """lrsched's jitted train step of WRN-``depth``-``k`` on one fixed random batch.
+
+  Args:
+    depth, k: the network.
+    batch, image_size: the batch shape (``batch x image_size x image_size x 3``, NHWC).
+    dtype: the model's compute dtype (None: float32; ``"bfloat16"``: mixed precision,
+      see :mod:`lrsched.models.precision`).
+    seed: seeds the weights and the batch.
+
+  Returns:
+    ``(step, sync, count)``: ``step()`` dispatches one step and returns the loss array,
+    ``sync()`` waits for the state, ``count`` is the number of parameters.
+  """
   import jax
   import numpy as np
   from flax import nnx
@@ -89,32 +159,44 @@ def jax_step_fn(depth: int, k: int):
   from lrsched.train import Config, make_optimizer
   from lrsched.train import steps as stepslib
 
-  model = WideResNet(depth, k, num_classes=10, rngs=nnx.Rngs(0))
+  kwargs = {} if dtype is None else {"dtype": dtype}
+  model = WideResNet(depth, k, num_classes=10, rngs=nnx.Rngs(seed), **kwargs)
   train_def, _, params, rest = stepslib.split_model(model)
   tx = make_optimizer(Config(learning_rate=0.1, momentum=0.9, weight_decay=5e-4), 1)
   mesh = stepslib.data_mesh()
   state = stepslib.replicate(mesh, stepslib.TrainState(np.int32(0), params, rest,
                                                         tx.init(params)))
   step_fn = stepslib.make_train_step(train_def, tx, np.zeros(3, np.float32),
-                                     np.ones(3, np.float32), False, jax.random.key(0), mesh)
-  rng = np.random.default_rng(0)
+                                     np.ones(3, np.float32), False, jax.random.key(seed), mesh)
+  rng = np.random.default_rng(seed)
   batch = stepslib.shard_batch(mesh, {
-      "image": rng.normal(size=(BATCH, 32, 32, 3)).astype(np.float32),
-      "label": rng.integers(0, 10, BATCH).astype(np.int32)})
+      "image": rng.normal(size=(batch, image_size, image_size, 3)).astype(np.float32),
+      "label": rng.integers(0, 10, batch).astype(np.int32)})
   holder = {"state": state}
 
   def step():
     holder["state"], metrics = step_fn(holder["state"], batch)
-    return float(metrics["loss"])  # blocks until the step is done
+    return metrics["loss"]
+
+  def sync():
+    jax.block_until_ready(holder["state"])
 
   count = sum(x.size for x in jax.tree.leaves(params))
-  return step, count
+  return step, sync, count
 
 
-def _time(step, steps: int) -> float:
+def jax_step_fn(depth: int, k: int):
+  step, _, count = make_jax_step(depth, k)
+  return (lambda: float(step())), count  # float() blocks until the step is done
+
+
+def _time(step, steps: int, sync=None) -> float:
+  """Seconds per call of ``step`` over ``steps`` calls (then ``sync()``, if given)."""
   start = time.perf_counter()
   for _ in range(steps):
     step()
+  if sync is not None:
+    sync()
   return (time.perf_counter() - start) / steps
 
 

@@ -1,0 +1,775 @@
+"""One table for a GPU (or TPU): lrsched vs PyTorch and PyHessian, and a one-minute run.
+
+The rows, all measured in one call:
+
+1. **Train step, images/s**: lrsched's jitted train step
+   (:func:`lrsched.train.steps.make_train_step`, NHWC) vs an eager PyTorch step
+   (``torch.backends.cudnn.benchmark = True``, model and inputs ``channels_last``) on
+   the same pre-activation WRN-16-4 and WRN-28-10 (parameter counts equal, see
+   ``benchmarks/train_step.py``), batch 128 of 32x32x3, SGD momentum 0.9 and weight decay
+   5e-4, BatchNorm in train mode; each in float32 and in bfloat16 mixed precision
+   (lrsched: ``WideResNet(..., dtype="bfloat16")``; PyTorch:
+   ``torch.autocast("cuda", dtype=torch.bfloat16)``). Float32 means each framework's
+   default: both let cuDNN use TF32 tensor cores for float32 convolutions.
+2. **HVP time / gradient time** on WRN-16-4, batch 128, BatchNorm in eval mode (what
+   PyHessian differentiates): a one-off HVP (lrsched: :func:`lrsched.hessian.hvp`, ``jvp``
+   of ``grad``, jitted; PyTorch: double backward) and a further HVP on the same batch, as
+   the eigensolvers pay it (lrsched: ``DatasetHessian.matvec`` with the gradient linearized
+   once, host vectors in and out; PyTorch: an HVP through PyHessian's retained gradient
+   graph).
+3. **Top-10 eigenvalues, wall time**: :func:`lrsched.hessian.top_eigenvalues` (Lanczos,
+   relative residual 1e-3) vs PyHessian's ``hessian(...).eigenvalues(top_n=10)`` (deflated
+   power iteration, its relative-change rule 1e-3, ``maxIter`` 100) -- the PyPI package
+   when importable, else the same algorithm re-implemented here (labelled so). Both run on
+   the *same weights*: PyTorch's network after a few SGD steps on the batch, copied into
+   lrsched's (the logits are checked to agree), so the two compute the same Hessian. The
+   Hessian rows run in full float32 (TF32 off in both frameworks: TF32's 10-bit mantissa
+   is coarser than the 1e-3 tolerance). Residuals ``||Hv - lambda v|| / |lambda|`` are
+   reported for both (PyHessian's computed afterwards, outside its time).
+4. **One-minute training run**: :func:`lrsched.train.train` on the CIFAR-10 subset
+   (``../shared/data/cifar10_subset.npz``: 5085 training and 1017 test images; skipped
+   when absent), WRN-16-4, batch 128, bfloat16 compute, augmentation, 1cycle learning
+   rate over the number of epochs that the measured step throughput fits into 60 s;
+   reports images/s (epochs after the first, which compiles; evaluation included) and the
+   final test accuracy.
+
+PyTorch runs first, in a child process (the interpreter of ``--torch-python``, default
+this one), so the two frameworks never hold the accelerator at the same time; without
+torch (as in CI) its cells say so and the script still exits 0. One chip against one
+chip: the full run sets ``CUDA_VISIBLE_DEVICES=0`` unless it is set (lrsched's steps
+would shard over every visible device; the heading states the device count). Timing:
+warm-up steps (the first, XLA's compilation, is reported), then rounds of steps closed by
+``torch.cuda.synchronize()`` / ``jax.block_until_ready``, median over rounds. PyTorch and
+PyHessian are benchmark-only dependencies. The full run is sized to finish in under 8
+minutes on one modern GPU (most of it XLA compilation and the training run) and needs no
+network.
+
+    pip install torch pyhessian                     # benchmark-only dependencies
+    python benchmarks/accelerator.py                # on a GPU or TPU machine
+    python benchmarks/accelerator.py --out benchmarks/RESULTS.md   # also append the table
+    python benchmarks/accelerator.py --smoke        # tiny shapes on CPU, seconds (CI)
+    python benchmarks/accelerator.py --torch-python /path/to/env/bin/python
+
+``--smoke`` runs every row on CPU with WRN-10-1, 16x16 images, batch 8, a few steps,
+PyHessian's ``maxIter`` 20 and a two-second training run on 256 images, XLA compiling
+without backend optimization (``--xla_backend_optimization_level=0``) and PyTorch on one
+thread: it checks the script, its numbers mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the sibling benchmarks (python benchmarks/accelerator.py)
+
+from train_step import _time, make_jax_step, make_torch_step, torch_wrn  # noqa: E402
+
+DATA = HERE.parent.parent / "shared" / "data" / "cifar10_subset.npz"
+DTYPES = ("float32", "bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+  """What one call measures; :data:`FULL` on an accelerator, :data:`SMOKE` on CPU."""
+
+  smoke: bool
+  models: tuple[str, ...]  # "depth-k" of the train-step rows
+  batch: int
+  image_size: int
+  warmup: int  # steps before timing (the first compiles)
+  rounds: int
+  steps: int  # per round
+  hessian_model: str
+  fit_steps: int  # SGD steps on the batch before the Hessian rows
+  hessian_rounds: int
+  hessian_reps: int
+  k: int
+  tol: float
+  max_iter: int  # PyHessian's maxIter
+  run_model: str
+  run_batch: int
+  run_seconds: float
+  run_subset: int  # training images of the run (0: all)
+  run_dtype: str
+
+
+FULL = Plan(smoke=False, models=("16-4", "28-10"), batch=128, image_size=32, warmup=3,
+            rounds=5, steps=10, hessian_model="16-4", fit_steps=20, hessian_rounds=5,
+            hessian_reps=3, k=10, tol=1e-3, max_iter=100, run_model="16-4", run_batch=128,
+            run_seconds=60.0, run_subset=0, run_dtype="bfloat16")
+SMOKE = Plan(smoke=True, models=("10-1",), batch=8, image_size=16, warmup=1, rounds=2,
+             steps=2, hessian_model="10-1", fit_steps=3, hessian_rounds=1, hessian_reps=1,
+             k=10, tol=1e-3, max_iter=20, run_model="10-1", run_batch=32, run_seconds=2.0,
+             run_subset=256, run_dtype="bfloat16")
+
+
+def _depth_k(model: str) -> tuple[int, int]:
+  depth, k = model.split("-")
+  return int(depth), int(k)
+
+
+_STARTED = time.perf_counter()
+
+
+def _say(message: str) -> None:
+  """Progress on stderr, with the seconds since the start."""
+  print(f"[accelerator {time.perf_counter() - _STARTED:5.1f} s] {message}", file=sys.stderr,
+        flush=True)
+
+
+def _error(error: BaseException) -> str:
+  text = f"{type(error).__name__}: {error}".splitlines()[0]
+  return text[:150]
+
+
+def time_steps(step: Callable[[], Any], sync: Callable[[], None], plan: Plan) -> dict:
+  """Images/s (median of ``plan.rounds`` rounds) after ``plan.warmup`` warm-up steps, and
+  the seconds of the first step (the compilation, for JAX)."""
+  start = time.perf_counter()
+  step()
+  sync()
+  first = time.perf_counter() - start
+  for _ in range(plan.warmup - 1):
+    step()
+  sync()
+  times = [_time(step, plan.steps, sync) for _ in range(plan.rounds)]
+  return {"ips": plan.batch / statistics.median(times), "first_step_s": first}
+
+
+def hessian_batch(plan: Plan, data: pathlib.Path) -> dict:
+  """The Hessian rows' batch (NCHW float32): the first CIFAR-10 subset images, or noise."""
+  import numpy as np
+
+  n, size = plan.batch, plan.image_size
+  if data.is_file():
+    with np.load(data) as arrays:
+      x = arrays["x_train"][:n].astype(np.float32) / 255.0
+      y = arrays["y_train"][:n].astype(np.int64)
+    x = (x - x.mean((0, 1, 2))) / x.std((0, 1, 2))
+    f = x.shape[1] // size
+    x = x.reshape(n, size, f, size, f, 3).mean((2, 4))
+    source = "the first CIFAR-10 subset images"
+  else:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, size, size, 3)).astype(np.float32)
+    y = rng.integers(0, 10, n).astype(np.int64)
+    source = "random images (no CIFAR-10 subset)"
+  return {"x": np.ascontiguousarray(x.transpose(0, 3, 1, 2)), "y": y, "source": source}
+
+
+# ---------------------------------------------------------------------------- PyTorch side
+
+
+class PyHessianAlgorithm:
+  """PyHessian 0.1's ``hessian`` class for one batch, restricted to ``eigenvalues``.
+
+  A line-for-line re-implementation (used when the ``pyhessian`` package is not
+  importable): eval mode, the gradient graph built once with ``create_graph=True`` and
+  reused, deflated power iteration from ``torch.randn`` start vectors, normalization by
+  ``sqrt(v.v) + 1e-6``, and the stop rule ``|lambda - lambda_prev| / (|lambda_prev| +
+  1e-6) < tol`` that keeps the previous estimate.
+  """
+
+  def __init__(self, model, criterion, data, device: str):
+    import torch
+
+    self.torch, self.device = torch, device
+    self.model = model.eval()
+    inputs, targets = data
+    loss = criterion(self.model(inputs), targets)
+    loss.backward(create_graph=True)
+    self.params = [p for p in self.model.parameters() if p.requires_grad]
+    self.gradsH = [0.0 if p.grad is None else p.grad + 0.0 for p in self.params]
+
+  def _product(self, xs, ys):
+    return sum(self.torch.sum(x * y) for x, y in zip(xs, ys, strict=True))
+
+  def _normalization(self, v):
+    s = float(self._product(v, v) ** 0.5)
+    return [vi / (s + 1e-6) for vi in v]
+
+  def _orthnormal(self, w, vectors):
+    for v in vectors:
+      alpha = self._product(w, v)
+      w = [wi - alpha * vi for wi, vi in zip(w, v, strict=True)]
+    return self._normalization(w)
+
+  def hvp(self, v):
+    return self.torch.autograd.grad(self.gradsH, self.params, grad_outputs=v,
+                                    only_inputs=True, retain_graph=True)
+
+  def eigenvalues(self, maxIter: int = 100, tol: float = 1e-3, top_n: int = 1):  # noqa: N803
+    eigenvalues, eigenvectors = [], []
+    while len(eigenvalues) < top_n:
+      eigenvalue = None
+      v = self._normalization([self.torch.randn(p.size()).to(self.device)
+                               for p in self.params])
+      for _ in range(maxIter):
+        v = self._orthnormal(v, eigenvectors)
+        self.model.zero_grad()
+        hv = self.hvp(v)
+        current = float(self._product(hv, v))
+        v = self._normalization(hv)
+        if eigenvalue is None:
+          eigenvalue = current
+        elif abs(eigenvalue - current) / (abs(eigenvalue) + 1e-6) < tol:
+          break
+        else:
+          eigenvalue = current
+      eigenvalues.append(eigenvalue)
+      eigenvectors.append(v)
+    return eigenvalues, eigenvectors
+
+
+def _pyhessian(model, criterion, data, device: str):
+  """PyHessian's ``hessian`` object, its HVP function, a counter, and its label."""
+  counter = {"hvps": 0}
+  try:
+    import pyhessian
+    from pyhessian.utils import hessian_vector_product
+  except ImportError:
+    solver = PyHessianAlgorithm(model, criterion, data, device)
+    hvp = solver.hvp
+
+    def counted(v):
+      counter["hvps"] += 1
+      return hvp(v)
+
+    solver.hvp = counted
+    return solver, hvp, counter, "PyHessian's algorithm (re-implemented here)"
+  module = sys.modules["pyhessian.hessian"]
+
+  def counting(grads, params, v):
+    counter["hvps"] += 1
+    return hessian_vector_product(grads, params, v)
+
+  module.hessian_vector_product = counting
+  solver = pyhessian.hessian(model, criterion, data=data, cuda=device == "cuda")
+  version = getattr(pyhessian, "__version__", None)
+  if version is None:
+    from importlib.metadata import version as dist_version
+    version = dist_version("pyhessian")
+  return (solver, lambda v: hessian_vector_product(solver.gradsH, solver.params, v), counter,
+          f"PyHessian {version}")
+
+
+def _time_calls(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], rounds: int,
+                reps: int) -> dict[str, float]:
+  """Median seconds per call of each function: two warm-up calls, then ``rounds`` rounds
+  of ``reps`` calls each, the functions interleaved; ``sync(result)`` waits for the device."""
+  for fn in fns.values():
+    sync(fn())
+    sync(fn())
+  times = {name: [] for name in fns}
+  for _ in range(rounds):
+    for name, fn in fns.items():
+      start = time.perf_counter()
+      for _ in range(reps):
+        out = fn()
+      sync(out)
+      times[name].append((time.perf_counter() - start) / reps)
+  return {name: statistics.median(values) for name, values in times.items()}
+
+
+def torch_hessian(plan: Plan, device: str, workdir: pathlib.Path, sync) -> dict:
+  """Fits PyTorch's WRN on the batch, saves its weights, times gradient/HVP and PyHessian."""
+  import numpy as np
+  import torch
+
+  torch.backends.cudnn.allow_tf32 = False
+  torch.backends.cuda.matmul.allow_tf32 = False
+  with np.load(workdir / "batch.npz") as arrays:
+    x = torch.from_numpy(arrays["x"]).to(device).contiguous(memory_format=torch.channels_last)
+    y = torch.from_numpy(arrays["y"]).to(device)
+  torch.manual_seed(0)
+  model = torch_wrn(*_depth_k(plan.hessian_model)).to(device)
+  model = model.to(memory_format=torch.channels_last).train()
+  criterion = torch.nn.CrossEntropyLoss()
+  opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+  losses = []
+  for _ in range(plan.fit_steps):
+    opt.zero_grad(set_to_none=True)
+    loss = criterion(model(x), y)
+    loss.backward()
+    opt.step()
+    losses.append(float(loss.detach()))
+  model.eval().zero_grad(set_to_none=True)
+  np.savez(workdir / "weights.npz", **{k: v.detach().cpu().contiguous().numpy()
+                                       for k, v in model.state_dict().items()})
+  with torch.no_grad():
+    np.save(workdir / "logits.npy", model(x).cpu().numpy())
+
+  params = [p for p in model.parameters() if p.requires_grad]
+  gen = torch.Generator().manual_seed(1)
+  v = [torch.randn(p.shape, generator=gen).to(device) for p in params]
+  graph = torch.autograd.grad(criterion(model(x), y), params, create_graph=True)
+
+  def gradient():
+    return torch.autograd.grad(criterion(model(x), y), params)
+
+  def hvp():
+    grads = torch.autograd.grad(criterion(model(x), y), params, create_graph=True)
+    return torch.autograd.grad(grads, params, grad_outputs=v)
+
+  def hvp_reused():
+    return torch.autograd.grad(graph, params, grad_outputs=v, retain_graph=True)
+
+  times = _time_calls({"gradient": gradient, "hvp": hvp, "hvp_reused": hvp_reused},
+                      lambda _: sync(), plan.hessian_rounds, plan.hessian_reps)
+  graph = None  # frees the retained graph
+  model.zero_grad(set_to_none=True)
+
+  torch.manual_seed(0)
+  sync()
+  start = time.perf_counter()
+  solver, plain_hvp, counter, label = _pyhessian(model, criterion, (x, y), device)
+  values, vectors = solver.eigenvalues(maxIter=plan.max_iter, tol=plan.tol, top_n=plan.k)
+  sync()
+  wall = time.perf_counter() - start
+  residuals = []
+  for value, vector in zip(values, vectors, strict=True):  # outside the timed part
+    hv = plain_hvp(vector)
+    norm = float(sum(torch.sum(a * a) for a in vector)) ** 0.5
+    diff = float(sum(torch.sum((h - value * a) ** 2) for h, a in zip(hv, vector, strict=True)))
+    residuals.append(diff ** 0.5 / (abs(value) * norm))
+  return {"times": times, "fit_losses": [losses[0], losses[-1]] if losses else [],
+          "eigen": {"label": label, "wall": wall, "hvps": counter["hvps"],
+                    "eigenvalues": sorted(values, reverse=True),
+                    "max_residual": max(residuals)}}
+
+
+def torch_child(workdir: pathlib.Path) -> dict:
+  """Everything PyTorch measures (run in a child process); returns a JSON-ready dict."""
+  plan = Plan(**{k: tuple(v) if isinstance(v, list) else v
+                 for k, v in json.loads((workdir / "plan.json").read_text()).items()})
+  try:
+    import torch
+  except ImportError:
+    return {"missing": "torch not installed"}
+  import warnings
+
+  # PyHessian's loss.backward(create_graph=True) warns of a reference cycle; it is its method.
+  warnings.filterwarnings("ignore", message="Using backward.. with create_graph=True")
+  if torch.cuda.is_available():
+    device = "cuda"
+  elif plan.smoke:
+    device = "cpu"
+    torch.set_num_threads(1)  # small ops on shared cores: more threads only spin and wait
+  else:
+    return {"missing": "no CUDA GPU for PyTorch"}
+  torch.backends.cudnn.benchmark = True
+
+  def sync():
+    if device == "cuda":
+      torch.cuda.synchronize()
+
+  out = {"torch": torch.__version__, "device": (torch.cuda.get_device_name()
+                                                if device == "cuda" else "cpu"),
+         "cudnn": torch.backends.cudnn.version() if device == "cuda" else None, "train": {}}
+  for model in plan.models:
+    for dtype in DTYPES:
+      try:
+        step, step_sync, count = make_torch_step(
+            *_depth_k(model), batch=plan.batch, image_size=plan.image_size, device=device,
+            channels_last=True, autocast_dtype=torch.bfloat16 if dtype == "bfloat16" else None)
+        out["train"][f"{model}/{dtype}"] = {**time_steps(step, step_sync, plan),
+                                            "params": count}
+      except Exception as error:  # a failed cell, not a failed table
+        out["train"][f"{model}/{dtype}"] = {"error": _error(error)}
+      step = None
+      if device == "cuda":
+        torch.cuda.empty_cache()
+  try:
+    out["hessian"] = torch_hessian(plan, device, workdir, sync)
+  except Exception as error:
+    out["hessian"] = {"error": _error(error)}
+  return out
+
+
+def run_torch(plan: Plan, workdir: pathlib.Path, python: str) -> dict:
+  """Runs :func:`torch_child` in ``python`` and returns its dict (or why there is none)."""
+  (workdir / "plan.json").write_text(json.dumps(dataclasses.asdict(plan)))
+  try:
+    out = subprocess.run([python, str(HERE / "accelerator.py"), "--torch-child", str(workdir)],
+                         capture_output=True, text=True, timeout=120 if plan.smoke else 400)
+  except (OSError, subprocess.TimeoutExpired) as error:
+    return {"missing": f"PyTorch child failed: {_error(error)}"}
+  lines = out.stdout.strip().splitlines()
+  if out.returncode or not lines:
+    tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+    return {"missing": f"PyTorch child failed: {tail[:150]}"}
+  return json.loads(lines[-1])
+
+
+# -------------------------------------------------------------------------------- JAX side
+
+
+def lrsched_has_bfloat16() -> bool:
+  """Whether this lrsched's models take a compute ``dtype`` (mixed precision)."""
+  import inspect
+
+  from lrsched.models import WideResNet
+
+  return "dtype" in inspect.signature(WideResNet.__init__).parameters
+
+
+def jax_train_steps(plan: Plan) -> dict:
+  out = {}
+  bf16 = lrsched_has_bfloat16()
+  for model in plan.models:
+    for dtype in DTYPES:
+      key = f"{model}/{dtype}"
+      if dtype == "bfloat16" and not bf16:
+        out[key] = {"error": "this lrsched has no compute dtype"}
+        continue
+      try:
+        step, sync, count = make_jax_step(*_depth_k(model), batch=plan.batch,
+                                          image_size=plan.image_size,
+                                          dtype=None if dtype == "float32" else dtype)
+        out[key] = {**time_steps(step, sync, plan), "params": count}
+      except Exception as error:
+        out[key] = {"error": _error(error)}
+      _say(f"lrsched train step {key}: {out[key]}")
+  return out
+
+
+def load_torch_weights(model, path: pathlib.Path) -> None:
+  """Copies ``torch_wrn``'s ``state_dict`` (saved as ``.npz``) into lrsched's WideResNet."""
+  import jax.numpy as jnp
+  import numpy as np
+
+  with np.load(path) as arrays:
+    w = dict(arrays)
+
+  def conv(layer, key):
+    layer.kernel.set_value(jnp.asarray(w[f"{key}.weight"].transpose(2, 3, 1, 0)))  # -> HWIO
+
+  def norm(layer, key):
+    for ours, theirs in (("scale", "weight"), ("bias", "bias"), ("mean", "running_mean"),
+                         ("var", "running_var")):
+      getattr(layer, ours).set_value(jnp.asarray(w[f"{key}.{theirs}"]))
+
+  conv(model.stem, "0")
+  for i, block in enumerate(model.blocks, 1):
+    norm(block.norm1, f"{i}.bn1")
+    conv(block.conv1, f"{i}.conv1")
+    norm(block.norm2, f"{i}.bn2")
+    conv(block.conv2, f"{i}.conv2")
+    if block.shortcut is not None:
+      conv(block.shortcut, f"{i}.short")
+  last = len(model.blocks)
+  norm(model.norm, f"{last + 1}")
+  model.head.kernel.set_value(jnp.asarray(w[f"{last + 5}.weight"].T))
+  model.head.bias.set_value(jnp.asarray(w[f"{last + 5}.bias"]))
+
+
+def jax_hessian(plan: Plan, workdir: pathlib.Path) -> dict:
+  """Gradient/HVP times and the top-k eigenvalues of lrsched on the same weights and batch."""
+  import jax
+  import numpy as np
+  from flax import nnx
+
+  from lrsched.hessian import DatasetHessian, hvp, model_loss, top_eigenvalues
+  from lrsched.models import WideResNet
+
+  out = {}
+  with jax.default_matmul_precision("highest"), np.load(workdir / "batch.npz") as arrays:
+    batch = {"image": np.ascontiguousarray(arrays["x"].transpose(0, 2, 3, 1)),
+             "label": arrays["y"].astype(np.int32)}
+    model = WideResNet(*_depth_k(plan.hessian_model), num_classes=10, rngs=nnx.Rngs(0))
+    if (workdir / "weights.npz").is_file():
+      load_torch_weights(model, workdir / "weights.npz")
+      model.eval()
+      theirs = np.load(workdir / "logits.npy")
+      ours = np.asarray(model(batch["image"]))
+      out["logits_gap"] = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+      out["weights"] = f"PyTorch's network after {plan.fit_steps} SGD steps, copied"
+      loss_fn, params = model_loss(model, "eval")
+    else:  # no PyTorch weights: fit lrsched's own network (benchmarks/hessian.py's fit)
+      import hessian as hessian_bench
+
+      loss_fn, params = model_loss(model, "eval")
+      params, _ = hessian_bench.fit(loss_fn, params, jax.device_put(batch), plan.fit_steps)
+      out["weights"] = f"lrsched's network after {plan.fit_steps} SGD steps"
+    operator = DatasetHessian(loss_fn, params, batch, linearize=True)
+    v_flat = np.random.default_rng(1).standard_normal(operator.size).astype(operator.dtype)
+    v = operator.unravel(v_flat)
+    start = time.perf_counter()  # compiles the eigensolvers' matvec (linearize, apply)
+    operator.matvec(v_flat)
+    out["compile_s"] = time.perf_counter() - start
+    gradient = jax.jit(jax.grad(loss_fn))
+    one_off = jax.jit(lambda p, b, t: hvp(loss_fn, p, b, t))
+    on_device = jax.device_put(batch)
+    out["times"] = _time_calls({"gradient": lambda: gradient(params, on_device),
+                                "hvp": lambda: one_off(params, on_device, v),
+                                "hvp_reused": lambda: operator.matvec(v_flat)},
+                               jax.block_until_ready, plan.hessian_rounds, plan.hessian_reps)
+    result = top_eigenvalues(DatasetHessian(loss_fn, params, batch, linearize=True),
+                             k=plan.k, tol=plan.tol)
+    out["eigen"] = {"wall": result.wall_time, "hvps": result.num_matvecs,
+                    "eigenvalues": result.eigenvalues.tolist(),
+                    "max_residual": float(result.relative_residuals.max()),
+                    "converged": int(result.converged.sum())}
+  return out
+
+
+def _time_limit(limit: float):
+  """A callback that ends a run once its epochs after the first took ``limit`` seconds."""
+  from lrsched.train import Callback
+
+  class TimeLimit(Callback):
+    spent = 0.0
+
+    def after_epoch(self, run, record, state):
+      if record["epoch"] > 1:
+        self.spent += record["seconds"]
+      run.stop = run.stop or self.spent > limit
+      return state
+
+  return TimeLimit()
+
+
+def training_run(plan: Plan, data: pathlib.Path, ips: float | None) -> dict:
+  """:func:`lrsched.train.train` for about ``plan.run_seconds`` on the CIFAR-10 subset."""
+  import numpy as np
+
+  from lrsched.train import Config, train
+
+  if not data.is_file():
+    return {"error": f"skipped: {data} not found"}
+  with np.load(data) as arrays:
+    available, tests = len(arrays["y_train"]), len(arrays["y_test"])
+  n = min(plan.run_subset or available, available)
+  epoch_images = n // plan.run_batch * plan.run_batch
+  # Epochs that fit the budget at 80% of the measured step throughput (evaluation, input).
+  epochs = max(2, int(plan.run_seconds * 0.8 * (ips or epoch_images) / epoch_images))
+  fields = {f.name for f in dataclasses.fields(Config)}
+  dtype = plan.run_dtype if "compute_dtype" in fields else "float32"
+  depth, k = _depth_k(plan.run_model)
+  config = Config(
+      data={"name": str(data), **({} if plan.image_size == 32 else
+                                  {"image_size": plan.image_size})},
+      train_subset=plan.run_subset,
+      model={"name": "wide_resnet", "depth": depth, "widen_factor": k},
+      batch_size=plan.run_batch, epochs=epochs,
+      learning_rate={"name": "one_cycle", "total_steps": epochs, "peak_value": 0.2,
+                     "unit": "epochs"},
+      checkpoint_every=0, keep_checkpoints=1, progress=False,
+      **({"compute_dtype": dtype} if "compute_dtype" in fields else {}))
+  start = time.perf_counter()
+  with tempfile.TemporaryDirectory() as workdir:
+    result = train(config, pathlib.Path(workdir) / "run",
+                   callbacks=[_time_limit(1.5 * plan.run_seconds)])
+  history = result.history
+  later = history[1:]
+  steps = sum(r["step"] - p["step"] for p, r in zip(history, later, strict=False))
+  return {"ips": steps * plan.run_batch / sum(r["seconds"] for r in later),
+          "accuracy": history[-1]["test_accuracy"], "epochs": len(history),
+          "planned_epochs": epochs, "seconds": sum(r["seconds"] for r in later),
+          "first_epoch_s": history[0]["seconds"], "total_s": time.perf_counter() - start,
+          "train_images": n, "test_images": tests, "dtype": dtype}
+
+
+# ------------------------------------------------------------------------------ the table
+
+
+def _cell_ips(entry: dict | None) -> str:
+  if entry is None:
+    return "-"
+  return f"{entry['ips']:.0f}" if "ips" in entry else entry.get("error", "-")
+
+
+def _speedup(ours: float | None, theirs: float | None) -> str:
+  return f"{ours / theirs:.2f}x" if ours and theirs else ""
+
+
+def _versions(torch_out: dict, pyhessian: str | None) -> str:
+  import flax
+  import jax
+
+  device = jax.devices()[0]
+  parts = [f"jax {jax.__version__} ({jax.default_backend()})", f"flax {flax.__version__}"]
+  if "torch" in torch_out:
+    cudnn = f", cuDNN {torch_out['cudnn']}" if torch_out.get("cudnn") else ""
+    parts.append(f"torch {torch_out['torch']}{cudnn}")
+  else:
+    parts.append(torch_out.get("missing", "no torch"))
+  if pyhessian:
+    parts.append(pyhessian)
+  kind = (f"{jax.device_count()}x {device.device_kind}" if device.platform != "cpu"
+          else f"CPU {platform.machine()}, {os.cpu_count()} cores")
+  return f"{kind}; {', '.join(parts)}"
+
+
+def build_table(plan: Plan, jax_train: dict, torch_out: dict, hess: dict, run: dict,
+                command: str) -> str:
+  """The markdown block: heading, command, one table, notes."""
+  torch_train = torch_out.get("train", {})
+  missing = torch_out.get("missing")
+  t_hess = torch_out.get("hessian", {})
+  t_eigen = t_hess.get("eigen")
+  today = datetime.date.today().isoformat()
+  title = "accelerator.py" + (" --smoke" if plan.smoke else "")
+  label = " -- SMOKE RUN: tiny shapes on CPU, the numbers mean nothing" if plan.smoke else ""
+  lines = [f"## {title} ({today}, {_versions(torch_out, t_eigen and t_eigen['label'])})"
+           f"{label}", "",
+           f"`{command}`", "",
+           "| benchmark | model | setting | lrsched (JAX) | PyTorch | lrsched speedup |",
+           "|---|---|---|---|---|---|"]
+  for model in plan.models:
+    for dtype in DTYPES:
+      key = f"{model}/{dtype}"
+      ours, theirs = jax_train.get(key), torch_train.get(key)
+      theirs_cell = missing or _cell_ips(theirs)
+      lines.append(f"| train step, images/s | WRN-{model} | batch {plan.batch}, "
+                   f"{plan.image_size}x{plan.image_size}, {dtype} | {_cell_ips(ours)} | "
+                   f"{theirs_cell} | "
+                   f"{_speedup((ours or {}).get('ips'), (theirs or {}).get('ips'))} |")
+  model = f"WRN-{plan.hessian_model}"
+  setting = f"batch {plan.batch}, BatchNorm eval, float32"
+  ours_t, theirs_t = hess.get("times"), t_hess.get("times")
+  for name, what in (("hvp", "one-off HVP"),
+                     ("hvp_reused", "further HVP on the batch (eigensolver matvec)")):
+    ours = (f"{ours_t[name] / ours_t['gradient']:.2f} (HVP {1e3 * ours_t[name]:.1f} ms, "
+            f"gradient {1e3 * ours_t['gradient']:.1f} ms)" if ours_t
+            else hess.get("error", "-"))
+    theirs = (f"{theirs_t[name] / theirs_t['gradient']:.2f} (HVP {1e3 * theirs_t[name]:.1f} "
+              f"ms, gradient {1e3 * theirs_t['gradient']:.1f} ms)" if theirs_t
+              else missing or t_hess.get("error", "-"))
+    speed = _speedup(theirs_t and theirs_t[name], ours_t and ours_t[name])
+    lines.append(f"| HVP time / gradient time | {model} | {setting}, {what} | {ours} | "
+                 f"{theirs} | {speed} |")
+  ours_e = hess.get("eigen")
+  ours = (f"{ours_e['wall']:.2f} s: Lanczos, {ours_e['hvps']} HVPs, {ours_e['converged']}/"
+          f"{plan.k} converged, max rel. residual {ours_e['max_residual']:.1e}" if ours_e
+          else hess.get("error", "-"))
+  theirs = (f"{t_eigen['wall']:.2f} s: {t_eigen['label']}, {t_eigen['hvps']} HVPs, max rel. "
+            f"residual {t_eigen['max_residual']:.1e}" if t_eigen
+            else missing or t_hess.get("error", "-"))
+  speed = _speedup(t_eigen and t_eigen["wall"], ours_e and ours_e["wall"])
+  lines.append(f"| top-{plan.k} eigenvalues, wall time | {model} | {setting}, tol "
+               f"{plan.tol:g}, maxIter {plan.max_iter} | {ours} | {theirs} | {speed} |")
+  run_model = f"WRN-{plan.run_model}"
+  if "ips" in run:
+    ours = (f"{run['ips']:.0f} images/s, test accuracy {100 * run['accuracy']:.1f}% "
+            f"({run['epochs']} epochs in {run['seconds']:.0f} s + first epoch "
+            f"{run['first_epoch_s']:.0f} s)")
+    setting = (f"CIFAR-10 subset, {run['train_images']} train / {run['test_images']} test, batch "
+               f"{plan.run_batch}, {run['dtype']}, {plan.run_seconds:g} s")
+  else:
+    ours, setting = run.get("error", "-"), f"CIFAR-10 subset, {plan.run_seconds:g} s"
+  lines.append(f"| {plan.run_seconds:g}-second training run | {run_model} | {setting} | "
+               f"{ours} | | |")
+  lines += ["", *notes(plan, jax_train, hess, run,
+                       t_eigen["eigenvalues"][0] if t_eigen else None)]
+  return "\n".join(lines) + "\n"
+
+
+def notes(plan: Plan, jax_train: dict, hess: dict, run: dict,
+          pyhessian_top: float | None) -> list[str]:
+  """The lines under the table: what the speedups mean, compile times, sanity checks."""
+  out = ["Speedup: lrsched's images/s over PyTorch's, or PyTorch's time over lrsched's "
+         "(> 1: lrsched faster). Train steps: median of "
+         f"{plan.rounds} rounds x {plan.steps} steps after {plan.warmup} warm-up "
+         f"step{'s' if plan.warmup > 1 else ''}."]
+  compiles = [f"WRN-{k.replace('/', ' ')} {v['first_step_s']:.1f} s"
+              for k, v in jax_train.items() if "first_step_s" in v]
+  if compiles:
+    out.append("lrsched's first train step (XLA compilation): " + ", ".join(compiles) + ".")
+  if "eigen" in hess:
+    gap = hess.get("logits_gap")
+    agree = (f"; lrsched's logits on the batch match PyTorch's to {gap:.1e} (relative)"
+             if gap is not None else "")
+    theirs = (f", PyHessian's {pyhessian_top:.5g}" if pyhessian_top is not None else "")
+    eigen = hess["eigen"]
+    in_hvps = eigen["hvps"] * hess["times"]["hvp_reused"]
+    out.append(f"Hessian rows: {hess['batch']}; {hess['weights']}{agree}; eigenvalue "
+               f"wall time warm (the operator's compilation took {hess['compile_s']:.1f} s "
+               f"before), of which about {in_hvps:.2f} s in the HVPs ({eigen['hvps']} x the "
+               f"further-HVP time) and the rest on the host (Lanczos's reorthogonalization "
+               f"against its basis of {eigen['hvps']} vectors, in NumPy); top eigenvalue: "
+               f"lrsched's {eigen['eigenvalues'][0]:.5g}{theirs}.")
+  if "ips" in run:
+    stopped = (f", stopped by the time limit at {run['epochs']} of {run['planned_epochs']}"
+               if run["epochs"] < run["planned_epochs"] else "")
+    out.append(f"Training run: 1cycle over {run['planned_epochs']} epochs{stopped}; "
+               f"{run['total_s']:.0f} s wall in all (data, compilation, evaluation, curves).")
+  return out
+
+
+def main(argv: list[str] | None = None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--smoke", action="store_true",
+                      help="tiny shapes on CPU in seconds: checks the script (CI)")
+  parser.add_argument("--out", type=pathlib.Path, default=None,
+                      help="also append the table to this file (e.g. benchmarks/RESULTS.md)")
+  parser.add_argument("--torch-python", default=sys.executable,
+                      help="the Python interpreter that has torch (default: this one)")
+  parser.add_argument("--data", type=pathlib.Path, default=DATA,
+                      help="the CIFAR-10 subset .npz of the training run")
+  parser.add_argument("--torch-child", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
+  args = parser.parse_args(argv)
+  if args.torch_child is not None:
+    print(json.dumps(torch_child(args.torch_child)))
+    return 0
+  plan = SMOKE if args.smoke else FULL
+  if plan.smoke:  # CPU, and XLA's quick compiles: the steps run slower, the smoke sooner
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                               + " --xla_backend_optimization_level=0").strip()
+  else:  # one chip against one chip (lrsched's steps would use every visible GPU)
+    os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")
+  command = "python benchmarks/accelerator.py" + (" --smoke" if plan.smoke else "")
+  with tempfile.TemporaryDirectory() as tmp:
+    workdir = pathlib.Path(tmp)
+    import numpy as np
+
+    batch = hessian_batch(plan, args.data)
+    np.savez(workdir / "batch.npz", x=batch["x"], y=batch["y"])
+    _say(f"PyTorch ({args.torch_python}) ...")
+    torch_out = run_torch(plan, workdir, args.torch_python)
+    _say(f"PyTorch: {torch_out.get('missing') or 'done'}")
+    import jax
+
+    if not plan.smoke and jax.default_backend() == "cpu":
+      print("accelerator.py: JAX sees no GPU or TPU; run the full benchmark on an "
+            "accelerator machine, or `--smoke` to check the script on CPU", file=sys.stderr)
+      return 2
+    jax_train = jax_train_steps(plan)
+    try:
+      hess = jax_hessian(plan, workdir)
+    except Exception as error:
+      hess = {"error": _error(error)}
+    hess["batch"] = batch["source"]
+    _say(f"lrsched Hessian: {hess.get('eigen') or hess.get('error')}")
+  ips = jax_train.get(f"{plan.run_model}/{plan.run_dtype}", {}).get("ips")
+  _say(f"lrsched training run (~{plan.run_seconds:g} s of epochs) ...")
+  try:
+    run = training_run(plan, args.data, ips)
+  except Exception as error:
+    run = {"error": _error(error)}
+  _say(f"training run: {run}")
+  table = build_table(plan, jax_train, torch_out, hess, run, command)
+  print(table, end="")
+  if args.out is not None:
+    with args.out.open("a") as f:
+      f.write("\n" + table)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,58 @@
+"""benchmarks/accelerator.py --smoke runs on CPU and prints its whole table."""
+
+import inspect
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from lrsched.models import WideResNet
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "cifar10_subset.npz"
+NUMBER = r"\d+(\.\d+)?"
+
+
+def _rows(text: str) -> dict[str, list[str]]:
+  """Table rows by their first three cells, each a list of all cells."""
+  rows = {}
+  for line in text.splitlines():
+    if line.startswith("| ") and not line.startswith("| benchmark"):
+      cells = [c.strip() for c in line.strip("|").split("|")]
+      rows[" / ".join(cells[:3])] = cells
+  return rows
+
+
+@pytest.mark.slow
+def test_smoke_run_prints_every_row_and_appends_the_table(tmp_path):
+  out = tmp_path / "RESULTS.md"
+  done = subprocess.run([sys.executable, "benchmarks/accelerator.py", "--smoke", "--out",
+                         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  text = done.stdout
+  heading = text.splitlines()[0]
+  assert heading.startswith("## accelerator.py --smoke (") and "SMOKE RUN" in heading, heading
+  assert "| benchmark | model | setting | lrsched (JAX) | PyTorch | lrsched speedup |" in text
+  assert out.read_text() == "\n" + text  # --out appends the same block
+  rows = _rows(text)
+  bfloat16 = "dtype" in inspect.signature(WideResNet.__init__).parameters
+  for dtype in ("float32", "bfloat16"):
+    cells = rows[f"train step, images/s / WRN-10-1 / batch 8, 16x16, {dtype}"]
+    if dtype == "float32" or bfloat16:
+      assert re.fullmatch(NUMBER, cells[3]), cells
+    # No torch in the test environment: its cells say why; with torch, numbers.
+    assert cells[4] == "torch not installed" or re.fullmatch(NUMBER, cells[4]), cells
+  for what in ("one-off HVP", "further HVP on the batch (eigensolver matvec)"):
+    cells = rows[f"HVP time / gradient time / WRN-10-1 / batch 8, BatchNorm eval, float32, "
+                 f"{what}"]
+    assert re.match(rf"{NUMBER} \(HVP {NUMBER} ms, gradient {NUMBER} ms\)", cells[3]), cells
+  cells = next(c for k, c in rows.items() if k.startswith("top-10 eigenvalues, wall time"))
+  assert re.match(rf"{NUMBER} s: Lanczos, \d+ HVPs, \d+/10 converged", cells[3]), cells
+  cells = next(c for k, c in rows.items() if k.startswith("2-second training run"))
+  if DATA.is_file():
+    assert re.match(rf"\d+ images/s, test accuracy {NUMBER}%", cells[3]), cells
+  else:
+    assert cells[3].startswith("skipped"), cells
+  assert len(rows) == 6, list(rows)
