@@ -47,6 +47,9 @@ def test_committed_clean(path: pathlib.Path):
     assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear outputs"
   assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
   assert "except ImportError" in code[0].source and "pip install" in code[0].source
+  # On Colab's TPU/GPU runtimes the install keeps their jax and jaxlib (pinned, see the cell).
+  assert '("jax", "jaxlib", "libtpu")' in code[0].source and "{PINS}" in code[0].source
+  assert "print(describe_devices())" in code[0].source
   parameters = [cell for cell in code if "parameters" in cell.metadata.get("tags", [])]
   assert len(parameters) == 1
   assert 'SMALL = os.environ.get("LRSCHED_SMALL", "1") == "1"' in parameters[0].source
@@ -70,6 +73,13 @@ def test_notebook_runs(path: pathlib.Path, tmp_path, monkeypatch):
   errors = [output for cell in notebook.cells for output in cell.get("outputs", [])
             if output.get("output_type") == "error"]
   assert not errors
+  # The first code cell names the devices: all of them (CI runs notebook 02 again with 8).
+  import jax
+
+  first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+  printed = "".join(output.get("text", "") for output in first.outputs)
+  assert f"{jax.device_count()} device(s)" in printed, printed
+  assert f"data mesh {{'data': {jax.device_count()}}}" in printed, printed
   # Whatever a notebook writes goes to a temporary directory, not to its working directory.
   assert sorted(p.name for p in tmp_path.iterdir()) == []
 
