@@ -15,24 +15,40 @@ step 60, for every seed:
   step (or is not finite); the metric is the number of steps before that, 50 if never.
   The continuation loads the weights and BatchNorm statistics, not the momentum buffer
   (it restarts at zero, as after a restart from a checkpoint with a new optimizer).
+* Per layer, at both checkpoints (same loss and data): the top eigenvalue and trace (10
+  Hutchinson probes) of the diagonal Hessian block of each block of the network -- the
+  stem, each residual block, the final BatchNorm, the head (:func:`block_of`) --
+  by :func:`lrsched.hessian.per_layer`.
+* lambda_1's two uncertainties, at both checkpoints: numerical, the true relative residual
+  ``||H v - theta v|| / theta`` of a top-1 Lanczos rerun (it bounds the relative error,
+  and the rerun is compared with the stored top-10 value); sampling, lambda_1 on each of
+  the 4 chunks of 256 images (``error_bars=4``: std and 95% t-interval of the mean).
 
-Run after gd_vs_sgd.py (17 minutes on 2 CPU cores, measured 2026-11-29; finished parts
-are read back)::
+Run after gd_vs_sgd.py (finished parts are read back; measured on 2 CPU cores: 17 minutes
+for the spectra and App. A.2, 2026-11-29, and 29 minutes more for the per-layer spectra
+and error bars, about 3 minutes a checkpoint, 2026-11-30, with the cores shared)::
 
   python experiments/gd_vs_sgd.py --workdir runs/gd_vs_sgd
   python experiments/convergence_intervals.py --runs runs/gd_vs_sgd
 
 It writes ``experiments/results/convergence_intervals.json`` (per-seed eigenvalues,
-ratios and divergence steps, and the claims with their verdicts; RESULTS.md section 3 is
-generated from it) and ``experiments/figures/convergence_intervals.png`` (every seed).
+ratios and divergence steps, per-block values (``per_layer``) and uncertainties
+(``uncertainty``) of both checkpoints' runs, the two summary tables, and the claims with
+their verdicts; RESULTS.md section 3 is generated from it),
+``experiments/figures/convergence_intervals.png`` (every seed) and
+``convergence_intervals_per_layer.png`` (per-block lambda_1, lambda_1 with its error bars).
 
 Paper's claims: the top eigenvalues of a GD-trained WideResNet are large (~200), so the
 intervals are narrow and the rate in use lies inside them; a mild increase of the rate
 makes GD diverge at once. Expected (measured
 2026-11-29, five seeds): lambda_1 ~23 at step 60 (lr lambda_1 / 2 ~1.1, at plain GD's
 edge; ~0.6 of the heavy-ball bound), ~100 at step 240; no continuation diverges within
-50 steps, even at x4 (the loss spikes, then lambda_1 falls below the new edge). Per seed
-and verdicts: experiments/RESULTS.md section 3.
+50 steps, even at x4 (the loss spikes, then lambda_1 falls below the new edge). The stem
+block has the largest top eigenvalue at both checkpoints (~16 of lambda_1 ~23 at step 60,
+~78 of ~100 at step 240) and sharpens ~5 fold after the decay, the first two residual
+blocks 3-4 fold, the last less than 2 fold, the head not. Sampling dominates lambda_1's
+uncertainty: the 4 chunks' lambda_1 spread by ~16% of it (std), ~170-650x the numerical
+residual (<= 1e-3). Per seed and verdicts: experiments/RESULTS.md section 3.
 """
 
 from __future__ import annotations
@@ -46,9 +62,9 @@ import pathlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from lrsched.hessian_command import add_parser
+from lrsched.hessian_command import add_parser, load_run
 from lrsched.plotting import save_figure
-from lrsched.train import train
+from lrsched.train import markdown_table, train
 from lrsched.train.loop import NonFiniteLossError
 from lrsched.train.run_model import read_run_config
 from lrsched.train.rundir import read_jsonl
@@ -72,6 +88,76 @@ def spectrum(run_dir: pathlib.Path, epoch: int, out: pathlib.Path, k: int = 10) 
                             "--batch-size", "256", "--num-batches", "4", "--k", str(k),
                             "--out", str(out)])
   return args.run(args)
+
+
+def block_of(path: str) -> str:
+  """A parameter's block: ``stem``, ``blocks/i`` (a residual block), ``norm`` or ``head``."""
+  parts = path.split("/")
+  return "/".join(parts[:2]) if parts[0] == "blocks" else parts[0]
+
+
+def network_order(group: str) -> tuple[int, int]:
+  """Sort key of a :func:`block_of` name: stem, the residual blocks in order, norm, head."""
+  if group.startswith("blocks/"):
+    return 1, int(group.split("/")[1])
+  return {"stem": (0, 0), "norm": (2, 0), "head": (3, 0)}.get(group, (4, 0))
+
+
+def uncertainty(run_dir: pathlib.Path, epoch: int, out: pathlib.Path, stored: dict,
+                bars: int = 4, trace_probes: int = 10) -> dict:
+  """Per-block top eigenvalues and lambda_1's two uncertainties at one checkpoint.
+
+  The same loss and data as :func:`spectrum` (train mode, 4 chunks of 256). Computes
+  (read back from ``out / "uncertainty.json"`` when done):
+
+  * ``per_layer``: each block's top eigenvalue and trace (``trace_probes`` Hutchinson
+    probes) of its diagonal Hessian block (:func:`lrsched.hessian.per_layer`, blocks
+    :func:`block_of`), in network order;
+  * ``numerical``: the stored lambda_1's Lanczos residual estimate, and a fresh top-1
+    (``tol`` 1e-3) with its true relative residual ``||H v - theta v|| / theta`` (one
+    more HVP; it bounds ``|lambda - theta| / theta``);
+  * ``sampling``: lambda_1 on each of ``bars`` disjoint subsets of the batches (one chunk
+    of 256 each): mean, std and 95% t-interval (``error_bars=bars``).
+  """
+  from lrsched.data import normalize
+  from lrsched.hessian import DatasetHessian, model_loss, per_layer, top_eigenvalues
+
+  path = out / "uncertainty.json"
+  if path.exists():
+    return json.loads(path.read_text())
+  parser = argparse.ArgumentParser()
+  add_parser(parser.add_subparsers())
+  args = parser.parse_args(["hessian", str(run_dir), "--epoch", str(epoch), "--mode", "train",
+                            "--batch-size", "256", "--num-batches", "4"])
+  _, model, batches, (mean, std), _, _ = load_run(args)
+  loss_fn, params = model_loss(model, "train", preprocess=lambda x: normalize(x, mean, std))
+  operator = DatasetHessian(loss_fn, params, batches)
+  bars = min(bars, len(batches))
+  eig = top_eigenvalues(operator, k=1, tol=1e-3, error_bars=bars if bars >= 2 else None,
+                        return_eigenvectors=True)
+  v = np.asarray(operator.spec.ravel(eig.eigenvectors[0]), np.float64)
+  v /= np.linalg.norm(v)
+  hv = np.asarray(operator.matvec(v.astype(operator.dtype)), np.float64)
+  theta = float(v @ hv)
+  true = float(np.linalg.norm(hv - theta * v))
+  rows = per_layer(loss_fn, params, batches, k=1, group=block_of, trace_probes=trace_probes)
+  rows.sort(key=lambda r: network_order(r["group"]))
+  stored_eigen = stored["eigen"]
+  result = {
+      "per_layer": rows,
+      "numerical": {"lambda_1": stored_eigen["eigenvalues"][0],
+                    "lanczos_relative_residual": stored_eigen["relative_residuals"][0],
+                    "tol": stored_eigen["tol"], "top1_lambda_1": float(eig.eigenvalues[0]),
+                    "top1_lanczos_relative_residual": float(eig.relative_residuals[0]),
+                    "top1_rayleigh_quotient": theta,
+                    "top1_true_relative_residual": true / abs(theta)},
+      "sampling": None if eig.sampling is None else {
+          key: eig.sampling[key] for key in ("subsets", "values", "mean", "std", "ci_low",
+                                             "ci_high")},
+      "num_matvecs": operator.num_matvecs}
+  out.mkdir(parents=True, exist_ok=True)
+  path.write_text(json.dumps(result, indent=1) + "\n")
+  return result
 
 
 def continue_gd(run_dir: pathlib.Path, epoch: int, factor: float, out: pathlib.Path,
@@ -108,6 +194,137 @@ def bounds(eigenvalues: list[float], lr: float) -> dict[str, float]:
   return {"lambda_1": lam, "lambda_10": float(eigenvalues[-1]), "lr_in_use": lr,
           "lr_x_lambda_1 / 2": lr * lam / 2,
           "lr_x_lambda_1 / (2+2g)": lr * lam / (2 + 2 * MOMENTUM)}
+
+
+def summarize(stages: dict[str, tuple[int, float]],
+              parts: dict[str, list[dict]]) -> tuple[dict[str, dict], list[str]]:
+  """Per-seed per-block and uncertainty values of each checkpoint, and the two tables."""
+  per_stage = {}
+  for label, records in parts.items():
+    groups = [row["group"] for row in records[0]["per_layer"]]
+    numerical = [r["numerical"] for r in records]
+    sampling = [r["sampling"] for r in records]
+    per_stage[label] = {
+        "per_layer": {"groups": groups,
+                      "sizes": [row["size"] for row in records[0]["per_layer"]],
+                      "lambda_1": [[row["eigenvalues"][0] for row in r["per_layer"]]
+                                   for r in records],
+                      "trace": [[row["trace"] for row in r["per_layer"]] for r in records],
+                      "trace_std_error": [[row["trace_std_error"] for row in r["per_layer"]]
+                                          for r in records]},
+        "uncertainty": {
+            "lambda_1": [n["lambda_1"] for n in numerical],
+            "lanczos_relative_residual": [n["lanczos_relative_residual"] for n in numerical],
+            "top1_lambda_1": [n["top1_lambda_1"] for n in numerical],
+            "top1_true_relative_residual": [n["top1_true_relative_residual"]
+                                            for n in numerical],
+            "subsets": None if sampling[0] is None else sampling[0]["subsets"],
+            "subset_lambda_1": [None if x is None else [v[0] for v in x["values"]]
+                                for x in sampling],
+            "subset_std": [None if x is None else x["std"][0] for x in sampling],
+            "ci_low": [None if x is None else x["ci_low"][0] for x in sampling],
+            "ci_high": [None if x is None else x["ci_high"][0] for x in sampling]}}
+  labels = list(stages)
+  first = per_stage[labels[0]]["per_layer"]
+  header = ["block", "parameters"]
+  for label in labels:
+    header += [f"lambda_1, {label.split(' (')[0]}", f"trace, {label.split(' (')[0]}"]
+  rows = []
+  for i, (group, size) in enumerate(zip(first["groups"], first["sizes"], strict=True)):
+    row = [group, str(size)]
+    for label in labels:
+      layer = per_stage[label]["per_layer"]
+      row += [_mean_std([seed[i] for seed in layer["lambda_1"]]),
+              _mean_std([seed[i] for seed in layer["trace"]])]
+    rows.append(row)
+  row = ["whole model", str(sum(first["sizes"]))]
+  for label in labels:
+    row += [_mean_std(per_stage[label]["uncertainty"]["lambda_1"]), "-"]
+  rows.append(row)
+  layers = markdown_table(header, rows) + (
+      "\n\nPer block (stem, residual blocks, final BatchNorm, linear head): the top eigenvalue "
+      "(Lanczos, relative residual 1e-3) and trace (Hutchinson, 10 probes) of its diagonal "
+      "Hessian block, the other blocks held fixed; same loss and data as lambda_1; mean ± std "
+      "over seeds.")
+  rows = []
+  for label in labels:
+    u = per_stage[label]["uncertainty"]
+    lam = np.asarray(u["lambda_1"])
+    moved = np.abs(np.asarray(u["top1_lambda_1"]) - lam) / lam
+    true = np.asarray(u["top1_true_relative_residual"])
+    if u["subsets"] is None:
+      rows.append([label, _mean_std(lam), f"{true.max():.1e}", f"{moved.max():.1e}",
+                   "-", "-", "-", "-"])
+      continue
+    sub = np.asarray(u["subset_lambda_1"])
+    std = np.asarray(u["subset_std"]) / lam
+    half = (np.asarray(u["ci_high"]) - np.asarray(u["ci_low"])) / 2 / lam
+    rows.append([label, _mean_std(lam), f"{true.max():.1e}", f"{moved.max():.1e}",
+                 _mean_std(sub.mean(1)), f"{std.mean():.2f} ({std.min():.2f}-{std.max():.2f})",
+                 f"{half.mean():.2f} ({half.min():.2f}-{half.max():.2f})",
+                 f"{(std / true).min():.0f}"])
+  bars = per_stage[labels[0]]["uncertainty"]["subsets"]
+  spread = markdown_table(
+      ["checkpoint", "lambda_1 (1024 images)", "numerical: relative residual (max)",
+       "numerical: top-1 rerun vs top-10, relative (max)",
+       f"lambda_1 on {bars} subsets: mean of subset values",
+       "sampling: subset std / lambda_1, mean (min-max)",
+       "sampling: 95% CI half-width / lambda_1, mean (min-max)",
+       "subset std / residual (min)"], rows) + (
+      f"\n\nThe two uncertainties of lambda_1 (mean ± std or max/min over seeds). Numerical: "
+      f"the true relative residual ||H v - theta v|| / theta of a top-1 Lanczos rerun "
+      f"(tol 1e-3; it bounds the relative error of theta), and how far that rerun moved from "
+      f"the stored top-10 value. Sampling: lambda_1 on each of {bars} disjoint subsets of "
+      f"the 1024 images (one chunk of 256 each, `error_bars={bars}`), their std and the 95% "
+      f"t-interval of their mean, relative to lambda_1.")
+  return per_stage, [layers, spread]
+
+
+def _mean_std(values) -> str:
+  values = np.asarray(values, dtype=np.float64)
+  mean, std = values.mean(), (values.std(ddof=1) if values.size > 1 else 0.0)
+  digits = 1 if abs(mean) >= 10 else 2 if abs(mean) >= 1 else 3
+  return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def plot_uncertainty(per_stage: dict[str, dict], path: pathlib.Path) -> None:
+  """Per-block lambda_1 before/after the decay, and lambda_1 per seed with its error bars."""
+  fig = Figure(figsize=(12, 4.2), layout="constrained")
+  axes = fig.subplots(1, 2)
+  labels = list(per_stage)
+  groups = per_stage[labels[0]]["per_layer"]["groups"]
+  x = np.arange(len(groups))
+  width = 0.8 / len(labels)
+  for j, label in enumerate(labels):
+    values = np.asarray(per_stage[label]["per_layer"]["lambda_1"])
+    offset = (j - (len(labels) - 1) / 2) * width
+    axes[0].bar(x + offset, values.mean(0), width, color=f"C{j}", alpha=0.6,
+                label=label.split(" (")[0])
+    for seed in values:
+      axes[0].plot(x + offset, seed, "k.", markersize=3)
+    u = per_stage[label]["uncertainty"]
+    lam = np.asarray(u["lambda_1"])
+    seeds = np.arange(len(lam)) + (j - (len(labels) - 1) / 2) * 0.2
+    axes[1].plot(seeds, lam, "o", color=f"C{j}", label=f"{label.split(' (')[0]}: all 1024")
+    if u["subsets"] is not None:
+      mid = (np.asarray(u["ci_high"]) + np.asarray(u["ci_low"])) / 2
+      axes[1].errorbar(seeds + 0.07, mid, yerr=np.asarray(u["ci_high"]) - mid, fmt="_",
+                       color=f"C{j}", capsize=3,
+                       label=f"{label.split(' (')[0]}: 95% CI over {u['subsets']} subsets")
+      for s, sub in zip(seeds, u["subset_lambda_1"], strict=True):
+        axes[1].plot([s + 0.16] * len(sub), sub, "x", color=f"C{j}", markersize=4, alpha=0.7)
+  axes[0].set_yscale("log")
+  axes[0].set_xticks(x, groups)
+  axes[0].set_ylabel("lambda_1 of the block's Hessian")
+  axes[0].set_title("per block: mean over seeds (bars), each seed (dots)", fontsize="medium")
+  axes[0].legend(fontsize="small")
+  axes[1].set_yscale("log")
+  axes[1].set_xticks(np.arange(len(lam)), [f"seed {i}" for i in range(len(lam))])
+  axes[1].set_ylabel("lambda_1")
+  axes[1].set_title("lambda_1 per seed (numerical error < 1e-3 relative: inside the dot)\n"
+                    "and the spread of the subsets' values (x)", fontsize="medium")
+  axes[1].legend(fontsize="small")
+  save_figure(fig, path)
 
 
 def plot(spectra: dict[str, list[dict]], lrs: dict[str, float], continued: dict[float, list],
@@ -176,6 +393,9 @@ def main(argv: list[str] | None = None) -> dict:
             f"step {last} (after {last - at} steps at lr {low:g})": (last, low)}
   spectra = {label: [spectrum(run / f"seed{s}", epoch, out / f"seed{s}" / f"step{epoch}")
                      for s in args.seeds] for label, (epoch, _) in stages.items()}
+  parts = {label: [uncertainty(run / f"seed{s}", epoch, out / f"seed{s}" / f"step{epoch}", r)
+                   for s, r in zip(args.seeds, spectra[label], strict=True)]
+           for label, (epoch, _) in stages.items()}
   continued = {f: [continue_gd(run / f"seed{s}", at, f, out / f"seed{s}" / f"x{f:g}",
                                args.continue_steps)
                    for s in args.seeds] for f in FACTORS}
@@ -189,6 +409,9 @@ def main(argv: list[str] | None = None) -> dict:
                                          for r in spectra[label]]},
                    "config": {"source": args.run, "checkpoint": epoch, "k": 10,
                               "eigenvalues": [r["eigen"]["eigenvalues"] for r in spectra[label]]}}
+  per_stage, tables = summarize(stages, parts)
+  for label, extra in per_stage.items():
+    runs[label].update(extra)
   for factor, per_seed in continued.items():
     runs[f"GD x{factor:g} from step {at}"] = {
         "seeds": args.seeds, "epochs": [len(r["losses"]) for r in per_seed],
@@ -219,10 +442,12 @@ def main(argv: list[str] | None = None) -> dict:
         f"never)",
         "steps_before_divergence", name, f"GD x1 from step {at}",
         runs[name]["final"]["steps_before_divergence"], steady, "<"))
-  record = {"experiment": "convergence_intervals", "claims": claims, "runs": runs}
+  record = {"experiment": "convergence_intervals", "claims": claims, "runs": runs,
+            "tables": tables}
   write_results(args.results, record)
   plot(spectra, {label: lr for label, (_, lr) in stages.items()}, continued,
        pathlib.Path(args.figures) / "convergence_intervals.png")
+  plot_uncertainty(per_stage, pathlib.Path(args.figures) / "convergence_intervals_per_layer.png")
   for item in claims:
     print(f"{item['verdict']:>13}: {item['claim']}")
   return record

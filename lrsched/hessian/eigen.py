@@ -380,7 +380,12 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
       in each ``/``-joined path or a predicate ``path -> bool``
       (:mod:`lrsched.hessian.blocks`), the others held fixed; None: all parameters.
     error_bars: also estimate on this many disjoint subsets of the batches (>= 2, at
-      most the number of batches) and report the spread in ``sampling``.
+      most the number of batches) and report the spread in ``sampling``. In this
+      project's experiments the sampling spread dominates: for WRN-10-1 trained by GD on
+      1024 CIFAR-10 images, lambda_1 on each of 4 chunks of 256 spreads by 16-17% of
+      lambda_1 (std; 95% CI half-width 26-27%), while its relative residual is <= 1e-3,
+      170-650 times smaller (``experiments/RESULTS.md`` section 3). A tighter ``tol``
+      buys nothing there; more data does.
 
   Returns:
     An :class:`EigenResult`; values that missed ``tol`` are flagged ``converged=False``.
