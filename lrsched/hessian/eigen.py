@@ -178,7 +178,10 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   """
   rng = np.random.default_rng(seed)
   budget = min(default_lanczos_budget(n, k) if max_matvecs is None else max_matvecs, n)
-  basis = np.zeros((min(budget, 32) + 1, n), dtype)
+  # One allocation for the whole budget: np.zeros maps zero pages that count in memory only
+  # once written, so the basis costs the rows used (growing by copies peaked at ~2.5x that:
+  # benchmarks/RESULTS.md, the memory of top-10 on WRN-16-4).
+  basis = np.zeros((budget + 1, n), dtype)
   if start is None:
     basis[0] = _random_unit(rng, n, dtype, None)
   else:
@@ -223,8 +226,6 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     else:
       betas.append(beta)
       next_q = w / beta
-    if m == len(basis):
-      basis = np.concatenate([basis, np.zeros((len(basis), n), dtype)])
     basis[m] = next_q
   if len(chosen) < k:
     raise ValueError(f"the Krylov space has dimension {m} < k={k}; k must be < n={n}")
