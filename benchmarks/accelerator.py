@@ -54,6 +54,28 @@ network.
 PyHessian's ``maxIter`` 20 and a two-second training run on 256 images, XLA compiling
 without backend optimization (``--xla_backend_optimization_level=0``) and PyTorch on one
 thread: it checks the script, its numbers mean nothing.
+
+``--hessian-cpu`` runs only the eigenvalue comparison, both frameworks on CPU (PyTorch on
+its default threads, one per core), on a realistic CNN: WRN-16-1, batch 128 of the CIFAR-10
+subset at 32x32, BatchNorm in eval mode, PyTorch's weights after 20 SGD steps copied into
+lrsched's, float32. For each top-n (``--ks``, default 1 and 5) it times PyHessian's
+``eigenvalues(top_n=n)`` (its own rule: relative change < 1e-3, ``maxIter`` 100) and
+:func:`lrsched.hessian.top_eigenvalues` (Lanczos, warm: the compilation is reported apart),
+each from building its solver to the values, at ``tol`` 1e-3 and at the loosest ``tol``
+whose accuracy is no worse than PyHessian's on every eigenvalue (see :func:`accuracy_rows`);
+it prints the HVP counts, wall per HVP, each method's true relative residuals ``||Hv -
+lambda v|| / |lambda|`` and relative eigenvalue errors against a reference (Lanczos at
+``tol`` 1e-5), the speedups and the isolated HVP times of both frameworks. The torch child
+stays alive and serves runs on request, so that PyTorch's and lrsched's timed runs (and
+timing rounds) alternate and see the same machine: on shared cores, a job of someone else's
+during one framework's block of runs would skew the ratio. Each solver call is timed
+``--reps`` times (default 3; median, and the fastest). About 6.5 minutes on 2 cores for the
+default ``--ks 1,5``:
+
+    python benchmarks/accelerator.py --hessian-cpu --torch-python /path/to/env/bin/python
+    python benchmarks/accelerator.py --hessian-cpu --ks 1,5,10 --batch 64   # other sizes
+    python benchmarks/accelerator.py --hessian-cpu --tols 0.01,0.03 --reps 2  # more rows
+    python benchmarks/accelerator.py --hessian-cpu --smoke   # tiny shapes, seconds (CI)
 """
 
 from __future__ import annotations
@@ -105,6 +127,16 @@ class Plan:
   run_seconds: float
   run_subset: int  # training images of the run (0: all)
   run_dtype: str
+  ks: tuple[int, ...] = ()  # --hessian-cpu: the top-n of each comparison (else (k,))
+  ref_tol: float = 0.0  # --hessian-cpu: the reference Lanczos run's tolerance
+  cpu_hessian: bool = False  # --hessian-cpu: only the Hessian rows, both sides on CPU
+  solver_reps: int = 1  # timed runs of each eigensolver call (the median is reported)
+  extra_tols: tuple[float, ...] = ()  # --hessian-cpu: further Lanczos rows at these tols
+
+  @property
+  def top_ns(self) -> tuple[int, ...]:
+    """The top-n of the eigenvalue comparisons: ``ks``, else ``(k,)``."""
+    return self.ks or (self.k,)
 
 
 FULL = Plan(smoke=False, models=("16-4", "28-10"), batch=128, image_size=32, warmup=3,
@@ -115,6 +147,16 @@ SMOKE = Plan(smoke=True, models=("10-1",), batch=8, image_size=16, warmup=1, rou
              steps=2, hessian_model="10-1", fit_steps=3, hessian_rounds=1, hessian_reps=1,
              k=10, tol=1e-3, max_iter=20, run_model="10-1", run_batch=32, run_seconds=2.0,
              run_subset=256, run_dtype="bfloat16")
+HESSIAN_CPU = Plan(smoke=False, models=(), batch=128, image_size=32, warmup=0, rounds=0,
+                   steps=0, hessian_model="16-1", fit_steps=20, hessian_rounds=5,
+                   hessian_reps=2, k=5, tol=1e-3, max_iter=100, run_model="16-1", run_batch=0,
+                   run_seconds=0.0, run_subset=0, run_dtype="float32", ks=(1, 5), ref_tol=1e-5,
+                   cpu_hessian=True, solver_reps=3)
+# --hessian-cpu --smoke: the same rows on SMOKE's tiny shapes (checks the mode, CI).
+HESSIAN_CPU_SMOKE = dataclasses.replace(
+    HESSIAN_CPU, smoke=True, batch=SMOKE.batch, image_size=SMOKE.image_size,
+    hessian_model=SMOKE.hessian_model, fit_steps=SMOKE.fit_steps, hessian_rounds=1,
+    hessian_reps=1, max_iter=SMOKE.max_iter, ks=(1, 2), solver_reps=1)
 
 
 def _depth_k(model: str) -> tuple[int, int]:
@@ -236,28 +278,45 @@ class PyHessianAlgorithm:
 
 
 def _pyhessian(model, criterion, data, device: str):
-  """PyHessian's ``hessian`` object, its HVP function, a counter, and its label."""
-  counter = {"hvps": 0}
+  """PyHessian's ``hessian`` object, its HVP function, a counter, and its label.
+
+  The counter holds ``hvps`` and ``per_value``, the HVPs spent on each eigenvalue (the
+  deflation step before every HVP says which one: the number of vectors found so far).
+  """
+  counter = {"hvps": 0, "per_value": []}
+
+  def count():
+    counter["hvps"] += 1
+    counter["per_value"][-1] += 1
+
+  def deflating(orthnormal):
+    def wrapped(w, vectors):
+      if len(counter["per_value"]) <= len(vectors):
+        counter["per_value"].append(0)
+      return orthnormal(w, vectors)
+    return wrapped
+
   try:
     import pyhessian
-    from pyhessian.utils import hessian_vector_product
+    from pyhessian.utils import hessian_vector_product, orthnormal
   except ImportError:
     solver = PyHessianAlgorithm(model, criterion, data, device)
     hvp = solver.hvp
 
     def counted(v):
-      counter["hvps"] += 1
+      count()
       return hvp(v)
 
-    solver.hvp = counted
+    solver.hvp, solver._orthnormal = counted, deflating(solver._orthnormal)
     return solver, hvp, counter, "PyHessian's algorithm (re-implemented here)"
   module = sys.modules["pyhessian.hessian"]
 
   def counting(grads, params, v):
-    counter["hvps"] += 1
+    count()
     return hessian_vector_product(grads, params, v)
 
   module.hessian_vector_product = counting
+  module.orthnormal = deflating(orthnormal)
   solver = pyhessian.hessian(model, criterion, data=data, cuda=device == "cuda")
   version = getattr(pyhessian, "__version__", None)
   if version is None:
@@ -268,12 +327,13 @@ def _pyhessian(model, criterion, data, device: str):
 
 
 def _time_calls(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], rounds: int,
-                reps: int) -> dict[str, float]:
-  """Median seconds per call of each function: two warm-up calls, then ``rounds`` rounds
-  of ``reps`` calls each, the functions interleaved; ``sync(result)`` waits for the device."""
+                reps: int, warmup: bool = True) -> dict[str, float]:
+  """Median seconds per call of each function: two warm-up calls (unless ``warmup`` is
+  False), then ``rounds`` rounds of ``reps`` calls each, the functions interleaved;
+  ``sync(result)`` waits for the device."""
   for fn in fns.values():
-    sync(fn())
-    sync(fn())
+    for _ in range(2 if warmup else 0):
+      sync(fn())
   times = {name: [] for name in fns}
   for _ in range(rounds):
     for name, fn in fns.items():
@@ -285,8 +345,9 @@ def _time_calls(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], r
   return {name: statistics.median(values) for name, values in times.items()}
 
 
-def torch_hessian(plan: Plan, device: str, workdir: pathlib.Path, sync) -> dict:
-  """Fits PyTorch's WRN on the batch, saves its weights, times gradient/HVP and PyHessian."""
+def torch_problem(plan: Plan, device: str, workdir: pathlib.Path):
+  """PyTorch's WRN fitted on the batch by ``plan.fit_steps`` SGD steps, its weights and
+  logits saved for lrsched; returns ``(model, criterion, x, y, losses)``."""
   import numpy as np
   import torch
 
@@ -312,6 +373,13 @@ def torch_hessian(plan: Plan, device: str, workdir: pathlib.Path, sync) -> dict:
                                        for k, v in model.state_dict().items()})
   with torch.no_grad():
     np.save(workdir / "logits.npy", model(x).cpu().numpy())
+  return model, criterion, x, y, losses
+
+
+def torch_hvp_calls(model, criterion, x, y, device: str) -> dict[str, Callable[[], Any]]:
+  """The timed PyTorch calls: a gradient, a one-off HVP (double backward) and a further
+  HVP through a retained gradient graph (what PyHessian repeats)."""
+  import torch
 
   params = [p for p in model.parameters() if p.requires_grad]
   gen = torch.Generator().manual_seed(1)
@@ -328,32 +396,82 @@ def torch_hessian(plan: Plan, device: str, workdir: pathlib.Path, sync) -> dict:
   def hvp_reused():
     return torch.autograd.grad(graph, params, grad_outputs=v, retain_graph=True)
 
-  times = _time_calls({"gradient": gradient, "hvp": hvp, "hvp_reused": hvp_reused},
-                      lambda _: sync(), plan.hessian_rounds, plan.hessian_reps)
-  graph = None  # frees the retained graph
-  model.zero_grad(set_to_none=True)
+  return {"gradient": gradient, "hvp": hvp, "hvp_reused": hvp_reused}
 
-  torch.manual_seed(0)
-  sync()
-  start = time.perf_counter()
-  solver, plain_hvp, counter, label = _pyhessian(model, criterion, (x, y), device)
-  values, vectors = solver.eigenvalues(maxIter=plan.max_iter, tol=plan.tol, top_n=plan.k)
-  sync()
-  wall = time.perf_counter() - start
+
+def torch_hessian(plan: Plan, device: str, workdir: pathlib.Path, sync) -> dict:
+  """Fits PyTorch's WRN on the batch, saves its weights, times gradient/HVP and PyHessian."""
+  model, criterion, x, y, losses = torch_problem(plan, device, workdir)
+  times = _time_calls(torch_hvp_calls(model, criterion, x, y, device), lambda _: sync(),
+                      plan.hessian_rounds, plan.hessian_reps)  # the graph freed after
+  model.zero_grad(set_to_none=True)
+  eigens = [pyhessian_top(model, criterion, (x, y), device, k, plan, sync)
+            for k in plan.top_ns]
+  return {"times": times, "fit_losses": [losses[0], losses[-1]] if losses else [],
+          "eigens": eigens}
+
+
+def torch_serve(plan: Plan, device: str, workdir: pathlib.Path, sync, out: dict) -> None:
+  """``--hessian-cpu``: sets the problem up, prints ``out`` (one JSON line), then answers
+  the parent's requests, one JSON line each, until stdin closes: ``{"cmd": "times",
+  "warmup": bool}`` (one round of the HVP timings) and ``{"cmd": "eigen", "k": k}`` (one
+  timed PyHessian run). So the parent can alternate PyTorch's and lrsched's runs."""
+  try:
+    model, criterion, x, y, losses = torch_problem(plan, device, workdir)
+    calls = torch_hvp_calls(model, criterion, x, y, device)
+    out["hessian"] = {"fit_losses": [losses[0], losses[-1]] if losses else []}
+  except Exception as error:
+    out["hessian"] = {"error": _error(error)}
+  print(json.dumps(out), flush=True)
+  if "error" in out["hessian"]:
+    return
+  single = dataclasses.replace(plan, solver_reps=1)
+  for line in sys.stdin:
+    request = json.loads(line)
+    if request["cmd"] == "times":
+      answer = _time_calls(calls, lambda _: sync(), 1, plan.hessian_reps, request["warmup"])
+    else:
+      model.zero_grad(set_to_none=True)
+      answer = pyhessian_top(model, criterion, (x, y), device, request["k"], single, sync)
+    print(json.dumps(answer), flush=True)
+
+
+def pyhessian_top(model, criterion, data, device: str, k: int, plan: Plan, sync) -> dict:
+  """PyHessian's top-``k`` (``tol``/``maxIter`` of ``plan``), timed from its ``hessian``
+  object's construction (the graph of the gradient) to the values, ``plan.solver_reps``
+  times from the same seed (``wall``: the median, ``walls``: all); then, untimed, the
+  relative residual ``||Hv - lambda v|| / (|lambda| ||v||)`` of each returned pair."""
+  import torch
+
+  walls = []
+  for _ in range(plan.solver_reps):
+    solver = None  # frees the previous run's gradient graph
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(0)
+    sync()
+    start = time.perf_counter()
+    solver, plain_hvp, counter, label = _pyhessian(model, criterion, data, device)
+    values, vectors = solver.eigenvalues(maxIter=plan.max_iter, tol=plan.tol, top_n=k)
+    sync()
+    walls.append(time.perf_counter() - start)
   residuals = []
   for value, vector in zip(values, vectors, strict=True):  # outside the timed part
     hv = plain_hvp(vector)
     norm = float(sum(torch.sum(a * a) for a in vector)) ** 0.5
     diff = float(sum(torch.sum((h - value * a) ** 2) for h, a in zip(hv, vector, strict=True)))
     residuals.append(diff ** 0.5 / (abs(value) * norm))
-  return {"times": times, "fit_losses": [losses[0], losses[-1]] if losses else [],
-          "eigen": {"label": label, "wall": wall, "hvps": counter["hvps"],
-                    "eigenvalues": sorted(values, reverse=True),
-                    "max_residual": max(residuals)}}
+  solver = None  # frees its gradient graph
+  model.zero_grad(set_to_none=True)
+  order = sorted(range(len(values)), key=lambda i: -values[i])
+  return {"k": k, "label": label, "wall": statistics.median(walls), "walls": walls,
+          "hvps": counter["hvps"], "per_value": counter["per_value"],
+          "eigenvalues": [values[i] for i in order],
+          "residuals": [residuals[i] for i in order], "max_residual": max(residuals)}
 
 
-def torch_child(workdir: pathlib.Path) -> dict:
-  """Everything PyTorch measures (run in a child process); returns a JSON-ready dict."""
+def torch_child(workdir: pathlib.Path, serve: bool = False) -> dict | None:
+  """Everything PyTorch measures (run in a child process); returns a JSON-ready dict
+  (with ``serve``, prints it and answers requests instead: :func:`torch_serve`)."""
   plan = Plan(**{k: tuple(v) if isinstance(v, list) else v
                  for k, v in json.loads((workdir / "plan.json").read_text()).items()})
   try:
@@ -364,11 +482,12 @@ def torch_child(workdir: pathlib.Path) -> dict:
 
   # PyHessian's loss.backward(create_graph=True) warns of a reference cycle; it is its method.
   warnings.filterwarnings("ignore", message="Using backward.. with create_graph=True")
-  if torch.cuda.is_available():
+  if torch.cuda.is_available() and not plan.cpu_hessian:
     device = "cuda"
-  elif plan.smoke:
+  elif plan.smoke or plan.cpu_hessian:
     device = "cpu"
-    torch.set_num_threads(1)  # small ops on shared cores: more threads only spin and wait
+    if plan.smoke:  # small ops on shared cores: more threads only spin and wait
+      torch.set_num_threads(1)
   else:
     return {"missing": "no CUDA GPU for PyTorch"}
   torch.backends.cudnn.benchmark = True
@@ -379,7 +498,11 @@ def torch_child(workdir: pathlib.Path) -> dict:
 
   out = {"torch": torch.__version__, "device": (torch.cuda.get_device_name()
                                                 if device == "cuda" else "cpu"),
-         "cudnn": torch.backends.cudnn.version() if device == "cuda" else None, "train": {}}
+         "cudnn": torch.backends.cudnn.version() if device == "cuda" else None, "train": {},
+         "threads": torch.get_num_threads()}
+  if serve:
+    torch_serve(plan, device, workdir, sync, out)
+    return None
   for model in plan.models:
     for dtype in DTYPES:
       try:
@@ -400,12 +523,64 @@ def torch_child(workdir: pathlib.Path) -> dict:
   return out
 
 
+class TorchServer:
+  """``--hessian-cpu``: the torch child kept running (:func:`torch_serve`), so that the
+  parent alternates PyTorch's timed runs with lrsched's and both see the same machine
+  (other jobs on shared cores would otherwise slow whichever framework ran during them).
+
+  ``first``: the child's first answer (versions, the fit), or ``{"missing": why}``.
+  """
+
+  def __init__(self, plan: Plan, workdir: pathlib.Path, python: str):
+    (workdir / "plan.json").write_text(json.dumps(dataclasses.asdict(plan)))
+    self.stderr = workdir / "torch_stderr.txt"
+    self.proc = None
+    try:
+      with self.stderr.open("w") as err:
+        self.proc = subprocess.Popen(
+            [python, str(HERE / "accelerator.py"), "--torch-child", str(workdir), "--serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+      self.first = self._answer()
+    except (OSError, RuntimeError) as error:
+      self.first = {"missing": f"PyTorch child failed: {_error(error)}"}
+    if "missing" in self.first or "error" in self.first.get("hessian", {}):
+      self.close()
+
+  def _answer(self) -> dict:
+    line = self.proc.stdout.readline()
+    if not line:
+      tail = (self.stderr.read_text().strip().splitlines() or ["no output"])[-1]
+      raise RuntimeError(f"no answer; its last words: {tail[:150]}")
+    return json.loads(line)
+
+  @property
+  def alive(self) -> bool:
+    return self.proc is not None and self.proc.poll() is None
+
+  def request(self, **request) -> dict:
+    """One request (see :func:`torch_serve`); its answer."""
+    self.proc.stdin.write(json.dumps(request) + "\n")
+    self.proc.stdin.flush()
+    return self._answer()
+
+  def close(self) -> None:
+    if self.proc is not None:
+      if self.proc.stdin:
+        self.proc.stdin.close()
+      try:
+        self.proc.wait(timeout=60)
+      except subprocess.TimeoutExpired:
+        self.proc.kill()
+        self.proc.wait()
+
+
 def run_torch(plan: Plan, workdir: pathlib.Path, python: str) -> dict:
   """Runs :func:`torch_child` in ``python`` and returns its dict (or why there is none)."""
   (workdir / "plan.json").write_text(json.dumps(dataclasses.asdict(plan)))
   try:
     out = subprocess.run([python, str(HERE / "accelerator.py"), "--torch-child", str(workdir)],
-                         capture_output=True, text=True, timeout=120 if plan.smoke else 400)
+                         capture_output=True, text=True,
+                         timeout=120 if plan.smoke else 1800 if plan.cpu_hessian else 400)
   except (OSError, subprocess.TimeoutExpired) as error:
     return {"missing": f"PyTorch child failed: {_error(error)}"}
   lines = out.stdout.strip().splitlines()
@@ -477,54 +652,205 @@ def load_torch_weights(model, path: pathlib.Path) -> None:
   model.head.bias.set_value(jnp.asarray(w[f"{last + 5}.bias"]))
 
 
-def jax_hessian(plan: Plan, workdir: pathlib.Path) -> dict:
-  """Gradient/HVP times and the top-k eigenvalues of lrsched on the same weights and batch."""
+def jax_problem(plan: Plan, workdir: pathlib.Path, out: dict):
+  """lrsched's ``(loss_fn, params, batch)`` of the Hessian rows: WideResNet with PyTorch's
+  weights (when saved; the logits gap goes into ``out``), BatchNorm in eval mode."""
   import jax
   import numpy as np
   from flax import nnx
 
-  from lrsched.hessian import DatasetHessian, hvp, model_loss, top_eigenvalues
+  from lrsched.hessian import model_loss
   from lrsched.models import WideResNet
 
-  out = {}
-  with jax.default_matmul_precision("highest"), np.load(workdir / "batch.npz") as arrays:
+  with np.load(workdir / "batch.npz") as arrays:
     batch = {"image": np.ascontiguousarray(arrays["x"].transpose(0, 2, 3, 1)),
              "label": arrays["y"].astype(np.int32)}
-    model = WideResNet(*_depth_k(plan.hessian_model), num_classes=10, rngs=nnx.Rngs(0))
-    if (workdir / "weights.npz").is_file():
-      load_torch_weights(model, workdir / "weights.npz")
-      model.eval()
-      theirs = np.load(workdir / "logits.npy")
-      ours = np.asarray(model(batch["image"]))
-      out["logits_gap"] = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
-      out["weights"] = f"PyTorch's network after {plan.fit_steps} SGD steps, copied"
-      loss_fn, params = model_loss(model, "eval")
-    else:  # no PyTorch weights: fit lrsched's own network (benchmarks/hessian.py's fit)
-      import hessian as hessian_bench
+  model = WideResNet(*_depth_k(plan.hessian_model), num_classes=10, rngs=nnx.Rngs(0))
+  if (workdir / "weights.npz").is_file():
+    load_torch_weights(model, workdir / "weights.npz")
+    model.eval()
+    theirs = np.load(workdir / "logits.npy")
+    ours = np.asarray(model(batch["image"]))
+    out["logits_gap"] = float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+    out["weights"] = f"PyTorch's network after {plan.fit_steps} SGD steps, copied"
+    loss_fn, params = model_loss(model, "eval")
+  else:  # no PyTorch weights: fit lrsched's own network (benchmarks/hessian.py's fit)
+    import hessian as hessian_bench
 
-      loss_fn, params = model_loss(model, "eval")
-      params, _ = hessian_bench.fit(loss_fn, params, jax.device_put(batch), plan.fit_steps)
-      out["weights"] = f"lrsched's network after {plan.fit_steps} SGD steps"
+    loss_fn, params = model_loss(model, "eval")
+    params, _ = hessian_bench.fit(loss_fn, params, jax.device_put(batch), plan.fit_steps)
+    out["weights"] = f"lrsched's network after {plan.fit_steps} SGD steps"
+  return loss_fn, params, batch
+
+
+def lanczos_top(loss_fn, params, batch, k: int, tol: float, max_matvecs: int | None = None,
+                reps: int = 1) -> dict:
+  """:func:`lrsched.hessian.top_eigenvalues` (Lanczos) timed like :func:`pyhessian_top`:
+  from the operator's construction (the gradient linearized once) to the values and
+  vectors, ``reps`` times (the same seed; ``wall``: the median, ``walls``: all); then,
+  untimed, each pair's true relative residual ``||Hv - lambda v|| / |lambda|`` (besides
+  Lanczos's own Ritz estimate)."""
+  import numpy as np
+
+  from lrsched.hessian import DatasetHessian, top_eigenvalues
+
+  walls = []
+  for _ in range(reps):
+    operator = result = None  # frees the previous run's linearization
+    start = time.perf_counter()
+    operator = DatasetHessian(loss_fn, params, batch, linearize=True)
+    result = top_eigenvalues(operator, k=k, tol=tol, max_matvecs=max_matvecs,
+                             return_eigenvectors=True)
+    walls.append(time.perf_counter() - start)
+  residuals = []
+  for value, vector in zip(result.eigenvalues, result.eigenvectors, strict=True):
+    flat = np.asarray(operator.spec.ravel(vector), np.float64)
+    hv = operator.matvec(flat.astype(operator.dtype))
+    residuals.append(float(np.linalg.norm(hv - value * flat)
+                           / (abs(value) * np.linalg.norm(flat))))
+  return {"k": k, "tol": tol, "wall": statistics.median(walls), "walls": walls,
+          "hvps": result.num_matvecs,
+          "eigenvalues": result.eigenvalues.tolist(), "residuals": residuals,
+          "max_residual": max(residuals),
+          "max_ritz_residual": float(result.relative_residuals.max()),
+          "converged": int(result.converged.sum())}
+
+
+def jax_hessian(plan: Plan, workdir: pathlib.Path, server: TorchServer | None = None) -> dict:
+  """Gradient/HVP times and the top-k eigenvalues of lrsched on the same weights and batch.
+
+  With ``plan.cpu_hessian``: :func:`accuracy_rows`, and when ``server`` is alive its
+  PyTorch timings round by round between lrsched's (``their_times``)."""
+  import jax
+  import numpy as np
+
+  from lrsched.hessian import DatasetHessian, hvp
+
+  out = {}
+  with jax.default_matmul_precision("highest"):
+    loss_fn, params, batch = jax_problem(plan, workdir, out)
     operator = DatasetHessian(loss_fn, params, batch, linearize=True)
     v_flat = np.random.default_rng(1).standard_normal(operator.size).astype(operator.dtype)
     v = operator.unravel(v_flat)
     start = time.perf_counter()  # compiles the eigensolvers' matvec (linearize, apply)
     operator.matvec(v_flat)
     out["compile_s"] = time.perf_counter() - start
+    out["params"] = operator.size
     gradient = jax.jit(jax.grad(loss_fn))
     one_off = jax.jit(lambda p, b, t: hvp(loss_fn, p, b, t))
     on_device = jax.device_put(batch)
-    out["times"] = _time_calls({"gradient": lambda: gradient(params, on_device),
-                                "hvp": lambda: one_off(params, on_device, v),
-                                "hvp_reused": lambda: operator.matvec(v_flat)},
-                               jax.block_until_ready, plan.hessian_rounds, plan.hessian_reps)
-    result = top_eigenvalues(DatasetHessian(loss_fn, params, batch, linearize=True),
-                             k=plan.k, tol=plan.tol)
-    out["eigen"] = {"wall": result.wall_time, "hvps": result.num_matvecs,
-                    "eigenvalues": result.eigenvalues.tolist(),
-                    "max_residual": float(result.relative_residuals.max()),
-                    "converged": int(result.converged.sum())}
+    calls = {"gradient": lambda: gradient(params, on_device),
+             "hvp": lambda: one_off(params, on_device, v),
+             "hvp_reused": lambda: operator.matvec(v_flat)}
+    if server is not None and server.alive:  # alternate the rounds: theirs, ours, ...
+      rounds = {"ours": [], "theirs": []}
+      for i in range(plan.hessian_rounds):
+        rounds["theirs"].append(server.request(cmd="times", warmup=i == 0))
+        rounds["ours"].append(_time_calls(calls, jax.block_until_ready, 1, plan.hessian_reps,
+                                          warmup=i == 0))
+      out["times"], out["their_times"] = (
+          {name: statistics.median(r[name] for r in rounds[side]) for name in calls}
+          for side in ("ours", "theirs"))
+    else:
+      out["times"] = _time_calls(calls, jax.block_until_ready, plan.hessian_rounds,
+                                 plan.hessian_reps)
+    operator = calls = None  # frees its linearization
+    if plan.cpu_hessian:
+      out.update(accuracy_rows(plan, loss_fn, params, batch, server))
+    else:
+      out["eigen"] = lanczos_top(loss_fn, params, batch, plan.k, plan.tol)
   return out
+
+
+def _relative_errors(values: list[float], reference: list[float]) -> list[float]:
+  """``|lambda_i - ref_i| / |ref_i|``, both sorted descending, over the first ``len(values)``."""
+  return [abs(a - b) / abs(b) for a, b in zip(values, reference, strict=False)]
+
+
+def _floor_1digit(x: float) -> float:
+  """``x`` rounded down to one significant digit (0.0274 -> 0.02)."""
+  import math
+
+  scale = 10.0 ** math.floor(math.log10(x))
+  return math.floor(x / scale + 1e-9) * scale
+
+
+def _with_errors(run: dict, reference: list[float]) -> dict:
+  run["errors"] = _relative_errors(run["eigenvalues"], reference)
+  run["max_error"] = max(run["errors"])
+  return run
+
+
+def _pooled(runs: list[dict]) -> dict:
+  """Timed runs of one deterministic computation as one: the first's results, every wall."""
+  walls = [w for run in runs for w in run["walls"]]
+  return {**runs[0], "walls": walls, "wall": statistics.median(walls)}
+
+
+def accuracy_rows(plan: Plan, loss_fn, params, batch, server: TorchServer | None) -> dict:
+  """For each ``k`` of ``plan.ks``: PyHessian's top-``k`` (from ``server``, when alive),
+  Lanczos at ``plan.tol`` and Lanczos at a tolerance matched to PyHessian's accuracy, each
+  timed ``plan.solver_reps`` times, the runs alternating (PyHessian, Lanczos, Lanczos
+  matched, PyHessian, ...); every eigenvalue's error against a reference Lanczos run at
+  ``plan.ref_tol`` (``k = max(ks)``).
+
+  The matched tolerance starts at PyHessian's max relative residual rounded down to one
+  digit and is divided by 3 (rounded down) until, eigenvalue by eigenvalue (both sorted
+  descending), Lanczos's residual *and* error are no worse than PyHessian's (at most 6
+  tries, each one run, all returned; the runs are deterministic, so the timed runs at the
+  chosen tolerance repeat its accuracy). Per eigenvalue, not max against max: PyHessian's
+  deflated power iteration can return a wrong value (a negative one of larger magnitude,
+  or an unconverged mixture at ``maxIter``) whose large error would excuse a loose Lanczos
+  on all the others.
+  """
+  top = max(plan.ks)
+  _say(f"lrsched reference: Lanczos top-{top}, tol {plan.ref_tol:g} ...")
+  ref = lanczos_top(loss_fn, params, batch, top, plan.ref_tol, max_matvecs=max(300, 40 * top))
+  _say(f"reference: {ref['hvps']} HVPs, max residual {ref['max_residual']:.1e}")
+  torch_alive = server is not None and server.alive
+  rows = []
+  for k in plan.ks:
+    reference = ref["eigenvalues"][:k]
+    theirs = [server.request(cmd="eigen", k=k)] if torch_alive else []
+    pyh = _with_errors(theirs[0], reference) if theirs else None
+    row = {"k": k, "pyhessian": pyh, "tries": []}
+    ours = [_with_errors(lanczos_top(loss_fn, params, batch, k, plan.tol), reference)]
+    extra = [[_with_errors(lanczos_top(loss_fn, params, batch, k, tol), reference)]
+             for tol in plan.extra_tols]
+    _say(f"top-{k}: PyHessian {pyh}, Lanczos tol {plan.tol:g} {ours[0]}")
+    matched = []
+    if pyh is not None:
+      tol = min(_floor_1digit(pyh["max_residual"]), 0.5)
+      for _ in range(6):
+        tol = max(tol, 1e-5)
+        run = _with_errors(lanczos_top(loss_fn, params, batch, k, tol), reference)
+        pairs = zip(run["residuals"] + run["errors"], pyh["residuals"] + pyh["errors"],
+                    strict=True)
+        run["matched"] = all(a <= b for a, b in pairs)
+        row["tries"].append(run)
+        _say(f"top-{k} Lanczos tol {tol:g}: {run}")
+        if run["matched"]:
+          matched.append(run)
+          break
+        if tol <= 1e-5:
+          break
+        tol = _floor_1digit(tol / 3)
+    for _ in range(plan.solver_reps - 1):
+      if torch_alive:
+        theirs.append(server.request(cmd="eigen", k=k))
+      ours.append(lanczos_top(loss_fn, params, batch, k, plan.tol))
+      for runs, tol in zip(extra, plan.extra_tols, strict=True):
+        runs.append(lanczos_top(loss_fn, params, batch, k, tol))
+      if matched:
+        matched.append(lanczos_top(loss_fn, params, batch, k, matched[0]["tol"]))
+    if pyh is not None:
+      row["pyhessian"] = _pooled([pyh, *theirs[1:]])
+    row["lanczos"] = _pooled(ours)
+    row["extra"] = [_pooled(runs) for runs in extra]
+    if matched:
+      row["tries"][-1] = _pooled(matched)
+    rows.append(row)
+  return {"reference": ref, "rows": rows}
 
 
 def _time_limit(limit: float):
@@ -621,7 +947,7 @@ def build_table(plan: Plan, jax_train: dict, torch_out: dict, hess: dict, run: d
   torch_train = torch_out.get("train", {})
   missing = torch_out.get("missing")
   t_hess = torch_out.get("hessian", {})
-  t_eigen = t_hess.get("eigen")
+  t_eigen = next(iter(t_hess.get("eigens") or []), None)
   today = datetime.date.today().isoformat()
   title = "accelerator.py" + (" --smoke" if plan.smoke else "")
   label = " -- SMOKE RUN: tiny shapes on CPU, the numbers mean nothing" if plan.smoke else ""
@@ -680,7 +1006,7 @@ def build_table(plan: Plan, jax_train: dict, torch_out: dict, hess: dict, run: d
 
 
 def notes(plan: Plan, jax_train: dict, hess: dict, run: dict,
-          pyhessian_top: float | None) -> list[str]:
+          their_top: float | None) -> list[str]:
   """The lines under the table: what the speedups mean, compile times, sanity checks."""
   out = ["Speedup: lrsched's images/s over PyTorch's, or PyTorch's time over lrsched's "
          "(> 1: lrsched faster). Train steps: median of "
@@ -694,7 +1020,7 @@ def notes(plan: Plan, jax_train: dict, hess: dict, run: dict,
     gap = hess.get("logits_gap")
     agree = (f"; lrsched's logits on the batch match PyTorch's to {gap:.1e} (relative)"
              if gap is not None else "")
-    theirs = (f", PyHessian's {pyhessian_top:.5g}" if pyhessian_top is not None else "")
+    theirs = (f", PyHessian's {their_top:.5g}" if their_top is not None else "")
     eigen = hess["eigen"]
     in_hvps = eigen["hvps"] * hess["times"]["hvp_reused"]
     out.append(f"Hessian rows: {hess['batch']}; {hess['weights']}{agree}; eigenvalue "
@@ -711,10 +1037,138 @@ def notes(plan: Plan, jax_train: dict, hess: dict, run: dict,
   return out
 
 
+def _values(values: list[float]) -> str:
+  return ", ".join(f"{v:.5g}" for v in values)
+
+
+def build_hessian_cpu_table(plan: Plan, torch_out: dict, hess: dict, command: str,
+                            loads: list[float]) -> str:
+  """The ``--hessian-cpu`` block: per top-n, PyHessian vs Lanczos at ``plan.tol`` and at
+  the tolerance matched to PyHessian's accuracy; then the per-HVP times and the notes."""
+  t_hess = torch_out.get("hessian", {})
+  missing = torch_out.get("missing") or t_hess.get("error")
+  label = next((row["pyhessian"]["label"] for row in hess.get("rows", [])
+                if row["pyhessian"]), None)
+  today = datetime.date.today().isoformat()
+  smoke = " --smoke" if plan.smoke else ""
+  warning = " -- SMOKE RUN: tiny shapes, the numbers mean nothing" if plan.smoke else ""
+  depth, k_width = _depth_k(plan.hessian_model)
+  lines = [f"## accelerator.py --hessian-cpu{smoke} ({today}, "
+           f"{_versions(torch_out, label)}){warning}", "",
+           f"`{command}`", "",
+           f"WRN-{depth}-{k_width} ({hess.get('params', '?'):,} parameters), batch {plan.batch} "
+           f"of {plan.image_size}x{plan.image_size}, BatchNorm eval, float32, on CPU. "
+           "Residual: max over the returned pairs of ||Hv - lambda v|| / |lambda| (each "
+           "framework's own HVP, untimed); error: max |lambda_i - ref_i| / |ref_i| against "
+           f"the reference (Lanczos, tol {plan.ref_tol:g}); wall: warm, from building the "
+           "solver (PyHessian's gradient graph, lrsched's linearized gradient) to the values, "
+           f"median of {plan.solver_reps} runs (fastest in parentheses); speedup: PyHessian's "
+           "median wall / lrsched's.", "",
+           "| top-n | method | stopping rule | wall (s) | HVPs | wall / HVP (ms) | "
+           "max rel. residual | max rel. error | speedup |",
+           "|---|---|---|---|---|---|---|---|---|"]
+  if "rows" not in hess:
+    lines.append(f"| {', '.join(map(str, plan.ks))} | lrsched | | {hess.get('error', '-')} "
+                 "| | | | | |")
+  decomposition = []
+  for row in hess.get("rows", []):
+    k, pyh = row["k"], row["pyhessian"]
+    matched = next((r for r in row["tries"] if r["matched"]), None)
+
+    def cells(run: dict) -> str:
+      error = f"{run['max_error']:.1e}" if "max_error" in run else "-"
+      fastest = f" ({min(run['walls']):.2f})" if len(run["walls"]) > 1 else ""
+      return (f"{run['wall']:.2f}{fastest} | {run['hvps']} | "
+              f"{1e3 * run['wall'] / run['hvps']:.0f} | {run['max_residual']:.1e} | {error}")
+
+    if pyh is None:
+      lines.append(f"| {k} | PyHessian | rel. change < {plan.tol:g}, maxIter {plan.max_iter} "
+                   f"| {missing or '-'} | | | | | |")
+    else:
+      lines.append(f"| {k} | {pyh['label']} | rel. change < {plan.tol:g}, maxIter "
+                   f"{plan.max_iter} | {cells(pyh)} | |")
+    runs = [("lrsched Lanczos", row["lanczos"])]
+    runs += [("lrsched Lanczos", run) for run in row["extra"]]
+    if matched is not None:
+      runs.append(("lrsched Lanczos, accuracy matched", matched))
+    elif row["tries"]:
+      runs.append(("lrsched Lanczos, NOT matched (loosest tried)", row["tries"][-1]))
+    for name, run in runs:
+      speed = _speedup(pyh and pyh["wall"], run["wall"])
+      lines.append(f"| {k} | {name} | Ritz residual <= {run['tol']:g} | {cells(run)} | "
+                   f"**{speed}** |" if speed else
+                   f"| {k} | {name} | Ritz residual <= {run['tol']:g} | {cells(run)} | |")
+      if pyh is not None:
+        decomposition.append(
+            f"top-{k} at tol {run['tol']:g}: {pyh['hvps'] / run['hvps']:.2f} x "
+            f"{(pyh['wall'] / pyh['hvps']) / (run['wall'] / run['hvps']):.2f} = "
+            f"{pyh['wall'] / run['wall']:.2f}x (fastest runs: "
+            f"{min(pyh['walls']) / min(run['walls']):.2f}x)")
+  lines.append("")
+  ours_t, theirs_t = hess.get("times"), t_hess.get("times")
+  if ours_t:
+    hvps = (f"HVP alone (median of {plan.hessian_rounds} rounds x {plan.hessian_reps}, warm): "
+            f"lrsched {1e3 * ours_t['hvp_reused']:.0f} ms per further HVP on the batch "
+            f"(gradient linearized once; one-off jvp-of-grad HVP "
+            f"{1e3 * ours_t['hvp']:.0f} ms, gradient {1e3 * ours_t['gradient']:.0f} ms)")
+    if theirs_t:
+      hvps += (f", PyTorch {1e3 * theirs_t['hvp_reused']:.0f} ms per HVP through the retained "
+               f"gradient graph (one-off double backward {1e3 * theirs_t['hvp']:.0f} ms, "
+               f"gradient {1e3 * theirs_t['gradient']:.0f} ms): lrsched's HVP takes "
+               f"{ours_t['hvp_reused'] / theirs_t['hvp_reused']:.2f}x PyTorch's")
+    lines.append(hvps + ".")
+  if decomposition:
+    lines.append("Speedup = HVP ratio x wall-per-HVP ratio (both PyHessian's / lrsched's): "
+                 + "; ".join(decomposition) + ".")
+  if "reference" in hess:
+    ref = hess["reference"]
+    gap = hess.get("logits_gap")
+    agree = f" (logits match PyTorch's to {gap:.1e} relative)" if gap is not None else ""
+    lines.append(f"Weights: {hess['weights']}{agree}; batch: {hess.get('batch')}. Reference: "
+                 f"Lanczos top-{ref['k']} at tol {ref['tol']:g}, {ref['hvps']} HVPs, "
+                 f"{ref['wall']:.1f} s, max rel. residual {ref['max_residual']:.1e}; "
+                 f"eigenvalues {_values(ref['eigenvalues'])}. lrsched's compilation (before "
+                 f"the warm runs): {hess['compile_s']:.1f} s.")
+  for row in hess.get("rows", []):
+    pyh, tries = row["pyhessian"], row["tries"]
+    if pyh is not None:
+      per = pyh.get("per_value")
+      per = f"; HVPs per eigenvalue in the order found {per}" if per else ""
+      lines.append(f"top-{row['k']}: PyHessian's eigenvalues {_values(pyh['eigenvalues'])} "
+                   f"(errors {', '.join(f'{e:.1e}' for e in pyh['errors'])}; residuals "
+                   f"{', '.join(f'{r:.1e}' for r in pyh['residuals'])}{per}); Lanczos "
+                   "tolerances tried until no eigenvalue's residual or error is worse than "
+                   "PyHessian's (start: its max residual rounded down): "
+                   + ", ".join(f"{r['tol']:g} (max residual {r['max_residual']:.1e}, max "
+                               f"error {r['max_error']:.1e}, "
+                               f"{'matched' if r['matched'] else 'some worse'})"
+                               for r in tries) + ".")
+    timed = [row["lanczos"], *row["extra"], *(r for r in tries if r["matched"])]
+    lines.append(f"top-{row['k']}: Lanczos's errors per eigenvalue: " + "; ".join(
+        f"tol {r['tol']:g}: {', '.join(f'{e:.1e}' for e in r['errors'])}" for r in timed) + ".")
+  threads = torch_out.get("threads")
+  lines.append(f"Runs alternate between the frameworks (PyTorch in a child process that "
+               f"waits while lrsched runs). Machine load (1-minute load average) at the start, "
+               f"after PyTorch's fit, at the end: "
+               f"{', '.join(f'{x:.1f}' for x in loads)}"
+               + (f"; PyTorch on {threads} thread(s)" if threads else "") + ".")
+  return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--smoke", action="store_true",
                       help="tiny shapes on CPU in seconds: checks the script (CI)")
+  parser.add_argument("--hessian-cpu", action="store_true",
+                      help="only the top-n eigenvalue comparison with PyHessian, both on CPU")
+  parser.add_argument("--ks", default=None,
+                      help="--hessian-cpu: the top-n to compare, comma-separated (default 1,5)")
+  parser.add_argument("--batch", type=int, default=None,
+                      help="--hessian-cpu: the batch size (default 128)")
+  parser.add_argument("--reps", type=int, default=None,
+                      help="--hessian-cpu: timed runs of each eigensolver call (default 3)")
+  parser.add_argument("--tols", default=None,
+                      help="--hessian-cpu: further Lanczos tolerances to time, comma-separated")
   parser.add_argument("--out", type=pathlib.Path, default=None,
                       help="also append the table to this file (e.g. benchmarks/RESULTS.md)")
   parser.add_argument("--torch-python", default=sys.executable,
@@ -722,18 +1176,39 @@ def main(argv: list[str] | None = None) -> int:
   parser.add_argument("--data", type=pathlib.Path, default=DATA,
                       help="the CIFAR-10 subset .npz of the training run")
   parser.add_argument("--torch-child", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
+  parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
   if args.torch_child is not None:
-    print(json.dumps(torch_child(args.torch_child)))
+    out = torch_child(args.torch_child, serve=args.serve)
+    if out is not None:
+      print(json.dumps(out))
     return 0
-  plan = SMOKE if args.smoke else FULL
-  if plan.smoke:  # CPU, and XLA's quick compiles: the steps run slower, the smoke sooner
+  if (args.ks or args.batch or args.reps or args.tols) and not args.hessian_cpu:
+    parser.error("--ks, --batch, --reps and --tols go with --hessian-cpu")
+  if args.hessian_cpu:
+    plan = HESSIAN_CPU_SMOKE if args.smoke else HESSIAN_CPU
+    if args.ks:
+      plan = dataclasses.replace(plan, ks=tuple(int(k) for k in args.ks.split(",")))
+    if args.batch:
+      plan = dataclasses.replace(plan, batch=args.batch)
+    if args.reps:
+      plan = dataclasses.replace(plan, solver_reps=args.reps)
+    if args.tols:
+      plan = dataclasses.replace(plan, extra_tols=tuple(float(t) for t in args.tols.split(",")))
+  else:
+    plan = SMOKE if args.smoke else FULL
+  if plan.smoke or plan.cpu_hessian:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+  if plan.smoke:  # XLA's quick compiles: the steps run slower, the smoke sooner
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
                                + " --xla_backend_optimization_level=0").strip()
-  else:  # one chip against one chip (lrsched's steps would use every visible GPU)
+  elif not plan.cpu_hessian:  # one chip against one chip (lrsched's steps would use every GPU)
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")
-  command = "python benchmarks/accelerator.py" + (" --smoke" if plan.smoke else "")
+  command = "python benchmarks/accelerator.py" + (" --hessian-cpu" if plan.cpu_hessian else "")
+  command += (" --smoke" if plan.smoke else "") + (f" --ks {args.ks}" if args.ks else "")
+  for flag, value in (("--batch", args.batch), ("--reps", args.reps), ("--tols", args.tols)):
+    command += f" {flag} {value}" if value else ""
+  loads = [os.getloadavg()[0]]
   with tempfile.TemporaryDirectory() as tmp:
     workdir = pathlib.Path(tmp)
     import numpy as np
@@ -741,29 +1216,44 @@ def main(argv: list[str] | None = None) -> int:
     batch = hessian_batch(plan, args.data)
     np.savez(workdir / "batch.npz", x=batch["x"], y=batch["y"])
     _say(f"PyTorch ({args.torch_python}) ...")
-    torch_out = run_torch(plan, workdir, args.torch_python)
-    _say(f"PyTorch: {torch_out.get('missing') or 'done'}")
+    server = None
+    if plan.cpu_hessian:  # the child stays, its runs alternate with lrsched's
+      server = TorchServer(plan, workdir, args.torch_python)
+      torch_out = server.first
+    else:
+      torch_out = run_torch(plan, workdir, args.torch_python)
+    _say(f"PyTorch: {torch_out.get('missing') or torch_out.get('hessian') or 'done'}")
+    loads.append(os.getloadavg()[0])
     import jax
 
-    if not plan.smoke and jax.default_backend() == "cpu":
+    if not (plan.smoke or plan.cpu_hessian) and jax.default_backend() == "cpu":
       print("accelerator.py: JAX sees no GPU or TPU; run the full benchmark on an "
             "accelerator machine, or `--smoke` to check the script on CPU", file=sys.stderr)
       return 2
     jax_train = jax_train_steps(plan)
     try:
-      hess = jax_hessian(plan, workdir)
+      hess = jax_hessian(plan, workdir, server)
     except Exception as error:
       hess = {"error": _error(error)}
+    finally:
+      if server is not None:
+        server.close()
+    if "their_times" in hess:
+      torch_out["hessian"]["times"] = hess.pop("their_times")
     hess["batch"] = batch["source"]
-    _say(f"lrsched Hessian: {hess.get('eigen') or hess.get('error')}")
-  ips = jax_train.get(f"{plan.run_model}/{plan.run_dtype}", {}).get("ips")
-  _say(f"lrsched training run (~{plan.run_seconds:g} s of epochs) ...")
-  try:
-    run = training_run(plan, args.data, ips)
-  except Exception as error:
-    run = {"error": _error(error)}
-  _say(f"training run: {run}")
-  table = build_table(plan, jax_train, torch_out, hess, run, command)
+    _say(f"lrsched Hessian: {hess.get('eigen') or hess.get('error') or 'done'}")
+  if plan.cpu_hessian:
+    loads.append(os.getloadavg()[0])
+    table = build_hessian_cpu_table(plan, torch_out, hess, command, loads)
+  else:
+    ips = jax_train.get(f"{plan.run_model}/{plan.run_dtype}", {}).get("ips")
+    _say(f"lrsched training run (~{plan.run_seconds:g} s of epochs) ...")
+    try:
+      run = training_run(plan, args.data, ips)
+    except Exception as error:
+      run = {"error": _error(error)}
+    _say(f"training run: {run}")
+    table = build_table(plan, jax_train, torch_out, hess, run, command)
   print(table, end="")
   if args.out is not None:
     with args.out.open("a") as f:

@@ -56,3 +56,32 @@ def test_smoke_run_prints_every_row_and_appends_the_table(tmp_path):
   else:
     assert cells[3].startswith("skipped"), cells
   assert len(rows) == 6, list(rows)
+
+
+@pytest.mark.slow
+def test_hessian_cpu_smoke_prints_pyhessian_and_lanczos_rows_per_top_n():
+  done = subprocess.run([sys.executable, "benchmarks/accelerator.py", "--hessian-cpu", "--smoke"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=600)
+  assert done.returncode == 0, done.stderr[-3000:]
+  text = done.stdout
+  heading = text.splitlines()[0]
+  assert heading.startswith("## accelerator.py --hessian-cpu --smoke (") and "SMOKE" in heading
+  rows = {}
+  for line in text.splitlines():
+    if line.startswith("| ") and not line.startswith("| top-n"):
+      cells = [c.strip() for c in line.strip("|").split("|")]
+      rows[(cells[0], cells[1])] = cells
+  for k in ("1", "2"):
+    cells = rows[(k, "lrsched Lanczos")]
+    assert cells[2] == "Ritz residual <= 0.001", cells
+    assert [re.fullmatch(NUMBER, c) is not None for c in cells[3:6]] == [True] * 3, cells
+    assert re.fullmatch(r"\d\.\de[+-]\d\d", cells[6]), cells  # residual
+    assert re.fullmatch(r"\d\.\de[+-]\d\d", cells[7]), cells  # error vs the reference
+    # No torch in the test environment: PyHessian's row says why and nothing is matched;
+    # with torch, its numbers and a speedup.
+    theirs = next(c for key, c in rows.items() if key[0] == k and "PyHessian" in key[1])
+    if theirs[3] == "torch not installed":
+      assert cells[8] == "", cells
+    else:
+      assert re.fullmatch(NUMBER, theirs[3]) and re.fullmatch(rf"\*\*{NUMBER}x\*\*", cells[8])
+  assert "Reference: Lanczos top-2 at tol 1e-05" in text
