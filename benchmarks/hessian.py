@@ -38,7 +38,7 @@ Three further modes, each run alone:
    ``--memory-child``) reporting ``ru_maxrss`` after building the model and batch
    (baseline) and at the end: one jitted gradient (reference), one linearized HVP, and
    Lanczos ``top_eigenvalues(k=10)`` without and with ``return_eigenvectors``, capped at
-   ``--memory-matvecs`` HVPs (any cap from 34 to 66 allocates the same Krylov basis).
+   ``--memory-matvecs`` HVPs (the Krylov basis grows by chunks of 8 rows as it is used).
 5. **Hutch++ vs Hutchinson at equal HVPs** (``--trace-variance``, WRN-16-1 after
    ``--fit-steps`` SGD steps, BatchNorm train mode): ``hessian_trace`` with each method for
    ``--seeds`` seeds at ``--trace-matvecs`` HVPs each; mean, standard deviation across seeds
@@ -530,13 +530,12 @@ def memory_child(variant: str, args) -> None:
   print("MEMORY-JSON " + json.dumps(out), flush=True)
 
 
-def lanczos_rows(matvecs: int, budget: int) -> int:
+def lanczos_rows(matvecs: int) -> int:
   """Rows of the Krylov basis that ``lrsched.hessian.eigen.lanczos`` has allocated after
-  ``matvecs`` HVPs: ``min(budget, 32) + 1`` at first, doubled whenever it is full."""
-  rows = min(budget, 32) + 1
-  while rows < matvecs:
-    rows *= 2
-  return rows
+  ``matvecs`` HVPs: chunks of :data:`lrsched.hessian.krylov.CHUNK_ROWS` as they are used."""
+  from lrsched.hessian.krylov import CHUNK_ROWS
+
+  return -(-matvecs // CHUNK_ROWS) * CHUNK_ROWS
 
 
 def memory(args) -> None:
@@ -572,18 +571,15 @@ def memory(args) -> None:
     if "converged" not in r:
       continue
     m = r["hvps"]
-    rows = lanczos_rows(m, min(args.memory_matvecs, n))
-    first = min(args.memory_matvecs, n, 32) + 1
+    rows = lanczos_rows(m)
     print(f"{r['variant']}: Lanczos basis {m} x n used = {m * vector:.0f} MiB; allocated "
-          f"{rows} rows = {rows * vector:.0f} MiB"
-          + (f" (grown from {rows // 2} rows: {1.5 * rows * vector:.0f} MiB live while copying)"
-             if rows > first else ""))
+          f"{rows} rows = {rows * vector:.0f} MiB")
   by = {r["variant"]: r for r in results}
   if "eigenvalues" in by and "eigenvectors" in by:
     extra = by["eigenvectors"]["peak"] - by["eigenvalues"]["peak"]
     print(f"eigenvectors - eigenvalues peak: {extra:.0f} MiB; {args.k} eigenvectors = "
           f"{args.k} x n floats = {args.k * vector:.0f} MiB per copy (the Ritz vectors "
-          f"S' Q on the host, their descending copy, then {args.k} parameter pytrees)")
+          f"S' Q, their descending copy, then {args.k} parameter pytrees)")
 
 
 # --- 5) Hutch++ vs Hutchinson at equal matvecs -------------------------------------------------

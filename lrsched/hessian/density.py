@@ -26,8 +26,9 @@ import numpy as np
 import scipy.linalg
 
 from lrsched.hessian.blocks import Wrt
-from lrsched.hessian.eigen import _mode, _operator, _orthogonalize, sampling_spread
+from lrsched.hessian.eigen import _mode, _operator, sampling_spread
 from lrsched.hessian.hvp import LossFn
+from lrsched.hessian.krylov import DeviceBasis, HostBasis
 from lrsched.hessian.operator import DatasetHessian
 
 
@@ -191,22 +192,24 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
                      time.perf_counter() - start, _mode(loss_fn, mode), seed, sampling)
 
 
-def _lanczos_quadrature(matvec, v: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
-  """Nodes and weights of ``steps`` Lanczos steps (full reorthogonalization) from ``v``."""
-  n = len(v)
-  basis = np.zeros((steps, n), v.dtype)
-  basis[0] = v / np.linalg.norm(v)
+def _lanczos_quadrature(matvec, v, steps: int,
+                        basis: HostBasis | DeviceBasis) -> tuple[np.ndarray, np.ndarray]:
+  """Nodes and weights of ``steps`` Lanczos steps (full reorthogonalization) from ``v``,
+  building ``basis`` (empty, of the kind ``matvec`` takes)."""
+  q = basis.vector(v)
+  q = q / basis.norm(q)
+  basis.append(q)
+  q_prev = None
   alphas, betas = [], []
   for j in range(steps):
-    w = np.asarray(matvec(basis[j]), v.dtype)
-    alphas.append(float(np.dot(basis[j], w)))
-    w = _orthogonalize(w, basis[:j + 1])
-    beta = float(np.linalg.norm(w))
+    w, alpha, beta = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
+    alphas.append(alpha)
     scale = max(abs(a) for a in alphas) + (max(betas) if betas else 0.0)
-    if j == steps - 1 or beta <= 10 * np.finfo(v.dtype).eps * max(scale, 1e-30):
+    if j == steps - 1 or beta <= 10 * np.finfo(basis.dtype).eps * max(scale, 1e-30):
       break  # an invariant subspace: the quadrature is exact already
     betas.append(beta)
-    basis[j + 1] = w / beta
+    q_prev, q = q, w / beta
+    basis.append(q)
   if len(alphas) == 1:
     return np.array(alphas), np.ones(1)
   theta, s = scipy.linalg.eigh_tridiagonal(np.array(alphas), np.array(betas))
@@ -257,8 +260,9 @@ def spectral_density(loss_fn: LossFn | DatasetHessian, params: Any = None, batch
   nodes = np.full((num_probes, steps), np.nan)
   weights = np.zeros((num_probes, steps))
   for i in range(num_probes):
-    theta, tau = _lanczos_quadrature(operator.matvec,
-                                     _rademacher(rng, operator.size, operator.dtype), steps)
+    theta, tau = _lanczos_quadrature(
+        operator.device_matvec, _rademacher(rng, operator.size, operator.dtype), steps,
+        DeviceBasis(operator.size, operator.dtype, operator.place_vector))
     nodes[i, :len(theta)], weights[i, :len(tau)] = theta, tau
   low, high = float(np.nanmin(nodes)), float(np.nanmax(nodes))
   if sigma is None:

@@ -10,8 +10,11 @@ wanted Ritz pairs all have relative Ritz residual ``|beta_m s_mi| / |theta_i| <=
 pair in exact arithmetic; with full reorthogonalization it stays so up to rounding,
 which is why ``tol`` must be >= 10 machine epsilons). If the Krylov space becomes
 invariant (``beta ~ 0``), it continues from a fresh random vector orthogonal to the
-basis, so repeated eigenvalues can still be found. Memory: ``m`` flat vectors on
-the host for ``m`` matvecs.
+basis, so repeated eigenvalues can still be found. The basis lives where the
+operator's vectors do (:mod:`lrsched.hessian.krylov`: on the device or replicated over
+the mesh, so a GPU's HVPs are not waited on by host Gram-Schmidt and PCIe copies; only
+``alpha`` and ``beta`` come to the host per step). Memory: ``m`` flat vectors, in chunks
+of 8, for ``m`` matvecs.
 
 Why not a Krylov library? The candidates were matfree (``matfree.decomp.tridiag_sym``,
 also behind its SLQ) and :func:`jax.experimental.sparse.linalg.lobpcg_standard`.
@@ -52,11 +55,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import numpy as np
 import scipy.linalg
 
 from lrsched.hessian.blocks import Wrt
 from lrsched.hessian.hvp import LossFn
+from lrsched.hessian.krylov import DeviceBasis, HostBasis, orthogonalize
 from lrsched.hessian.operator import DatasetHessian
 
 Matvec = Callable[[np.ndarray], np.ndarray]
@@ -120,21 +125,15 @@ def _relative(residuals: np.ndarray, values: np.ndarray, scale: float, dtype) ->
   return residuals / np.maximum(np.abs(values), floor)
 
 
-def _orthogonalize(w: np.ndarray, basis: np.ndarray) -> np.ndarray:
-  """Classical Gram-Schmidt twice ("twice is enough") against the rows of ``basis``."""
-  for _ in range(2):
-    w = w - basis.T @ (basis @ w)
-  return w
-
-
-def _random_unit(rng: np.random.Generator, n: int, dtype, basis: np.ndarray | None):
+def _random_unit(rng: np.random.Generator, n: int, basis: HostBasis | DeviceBasis):
+  """A random unit vector orthogonal to ``basis`` (of its kind), or None if none is left."""
   for _ in range(3):
-    v = rng.standard_normal(n)
-    if basis is not None and len(basis):
-      v = _orthogonalize(v.astype(dtype), basis)
-    norm = np.linalg.norm(v)
+    v = basis.vector(rng.standard_normal(n))
+    if len(basis):
+      v = basis.orthogonalize(v)
+    norm = basis.norm(v)
     if norm > 1e-3:
-      return (v / norm).astype(dtype)
+      return v / norm
   return None
 
 
@@ -145,13 +144,15 @@ def default_lanczos_budget(n: int, k: int) -> int:
 
 def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: float = 1e-3,
             max_matvecs: int | None = None, seed: int = 0, dtype=np.float64,
-            return_eigenvectors: bool = False, start: np.ndarray | None = None) -> dict:
+            return_eigenvectors: bool = False, start: np.ndarray | None = None,
+            place: Callable[[np.ndarray], jax.Array] | None = None) -> dict:
   """Extreme eigenpairs of a symmetric operator by Lanczos with full reorthogonalization.
 
   The generic engine behind :func:`top_eigenvalues` (which validates its inputs).
 
   Args:
-    matvec: ``v -> A v`` on flat arrays of length ``n``.
+    matvec: ``v -> A v`` on flat arrays of length ``n`` (NumPy arrays; JAX arrays
+      placed by ``place`` when it is given).
     n: the dimension.
     k: how many eigenvalues.
     which: ``"largest"`` or ``"smallest"`` (algebraic).
@@ -164,10 +165,15 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     start: the start vector (flat, length ``n``; normalized here), e.g. the previous
       top eigenvector when tracking the spectrum during training (a warm start);
       default: a random unit vector from ``seed``.
+    place: keep the basis on the devices instead of the host (a
+      :class:`~lrsched.hessian.krylov.DeviceBasis`): maps a host vector to a JAX array
+      where the operator's vectors live, and ``matvec`` then takes and returns such
+      arrays. None: a NumPy basis (:class:`~lrsched.hessian.krylov.HostBasis`).
 
   Returns:
     A dict with ``eigenvalues`` (descending), ``residuals``, ``relative_residuals``,
-    ``converged``, ``num_matvecs`` and ``eigenvectors`` (``(k, n)`` or None).
+    ``converged``, ``num_matvecs`` and ``eigenvectors`` (``(k, n)``, on the basis's
+    side, or None).
 
   Example:
     >>> import numpy as np
@@ -178,31 +184,25 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   """
   rng = np.random.default_rng(seed)
   budget = min(default_lanczos_budget(n, k) if max_matvecs is None else max_matvecs, n)
-  # One allocation for the whole budget: np.zeros maps zero pages that count in memory only
-  # once written, so the basis costs the rows used (growing by copies peaked at ~2.5x that:
-  # benchmarks/RESULTS.md, the memory of top-10 on WRN-16-4).
-  basis = np.zeros((budget + 1, n), dtype)
+  # Host: one allocation for the whole budget (zero pages: memory grows with the rows used;
+  # growing by copies peaked at ~2.5x, benchmarks/RESULTS.md). Devices: chunks as used.
+  basis = HostBasis(n, budget + 1, dtype) if place is None else DeviceBasis(n, dtype, place)
   if start is None:
-    basis[0] = _random_unit(rng, n, dtype, None)
+    q = _random_unit(rng, n, basis)
   else:
     start = np.asarray(start, np.float64).ravel()
     norm = float(np.linalg.norm(start))
     if start.shape != (n,) or not np.isfinite(norm) or norm == 0:
       raise ValueError(f"start must be a finite nonzero vector of length {n}, got shape "
                        f"{start.shape} and norm {norm}")
-    basis[0] = (start / norm).astype(dtype)
+    q = basis.vector(start / norm)
+  basis.append(q)
+  q_prev = None
   alphas: list[float] = []
   betas: list[float] = []
   m = 0
   while True:
-    q = basis[m]
-    w = np.asarray(matvec(q), dtype)
-    alpha = float(np.dot(q, w))
-    w = w - alpha * q
-    if m:
-      w = w - betas[-1] * basis[m - 1]
-    w = _orthogonalize(w, basis[:m + 1])
-    beta = float(np.linalg.norm(w))
+    w, alpha, beta = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
     alphas.append(alpha)
     m += 1
     if m == 1:
@@ -218,18 +218,18 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     if done or m >= budget:
       break
     if beta <= np.finfo(dtype).eps * max(scale, 1.0) * 10:
-      fresh = _random_unit(rng, n, dtype, basis[:m])
+      fresh = _random_unit(rng, n, basis)
       if fresh is None:  # the basis spans the whole space: every Ritz value is exact
         break
       betas.append(0.0)
-      next_q = fresh
+      q_prev, q = None, fresh  # no three-term coupling across the restart
     else:
       betas.append(beta)
-      next_q = w / beta
-    basis[m] = next_q
+      q_prev, q = q, w / beta
+    basis.append(q)
   if len(chosen) < k:
     raise ValueError(f"the Krylov space has dimension {m} < k={k}; k must be < n={n}")
-  vectors = s[:, chosen].T.astype(dtype) @ basis[:m] if return_eigenvectors else None
+  vectors = basis.combine(s[:, chosen].T) if return_eigenvectors else None
   values = theta[chosen]
   desc = np.argsort(values)[::-1]
   return {"eigenvalues": values[desc], "residuals": residuals[desc],
@@ -278,14 +278,14 @@ def power_iteration(matvec: Matvec, n: int, k: int, *, tol: float = 1e-3, max_it
     for _ in range(max_iter):
       if count >= budget:
         break
-      v = _orthogonalize(v, found)
+      v = orthogonalize(v, found)
       v = v / np.linalg.norm(v)
       hv = np.asarray(matvec(v), dtype)
       count += 1
       theta = float(np.dot(v, hv))
       residual = float(np.linalg.norm(hv - theta * v))
       if stop == "residual":  # of the deflated operator, on which the iteration converges
-        deflated = _orthogonalize(hv, found) - theta * v if len(found) else hv - theta * v
+        deflated = orthogonalize(hv, found) - theta * v if len(found) else hv - theta * v
         stopped = float(np.linalg.norm(deflated)) <= tol * abs(theta)
       else:
         stopped = previous is not None and abs(previous - theta) / (abs(previous) + 1e-6) < tol
@@ -366,7 +366,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     tol: relative residual for convergence (and the power iteration's stopping
       tolerance), in ``[10 eps, 1)``.
     max_matvecs: HVP budget (default: ``min(n, max(100, 20 k))`` for Lanczos, which keeps
-      that many basis vectors of ``n`` floats on the host; ``k * max_iter`` for power,
+      up to that many basis vectors of ``n`` floats on the devices; ``k * max_iter`` for power,
       which returns fewer than ``k`` values if it runs out).
     seed: seeds the start vectors.
     which: ``"largest"`` or ``"smallest"`` (Lanczos only).
@@ -424,7 +424,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     raise ValueError("start (a warm start) is supported by method='lanczos' only")
   if method == "lanczos":
     flat_start = None if start is None else np.asarray(operator.spec.ravel(start))
-    out = lanczos(operator.matvec, operator.size, k, which=which, start=flat_start, **common)
+    out = lanczos(operator.device_matvec, operator.size, k, which=which, start=flat_start,
+                  place=operator.place_vector, **common)
   else:
     out = power_iteration(operator.matvec, operator.size, k, max_iter=max_iter, stop=stop,
                           **common)
@@ -433,8 +434,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
   if error_bars is not None:
     values = []
     for part in operator.subsets(error_bars):
-      sub = (lanczos(part.matvec, part.size, k, which=which, **{**common,
-                                                                "return_eigenvectors": False})
+      sub = (lanczos(part.device_matvec, part.size, k, which=which, place=part.place_vector,
+                     **{**common, "return_eigenvectors": False})
              if method == "lanczos" else
              power_iteration(part.matvec, part.size, k, max_iter=max_iter, stop=stop,
                              **{**common, "return_eigenvectors": False}))

@@ -50,7 +50,7 @@ from lrsched.hessian.hvp import (
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _accumulate(loss_fn, spec, acc, params, batch, v_flat, weight):
   hv = spec.ravel(_hvp(loss_fn, params, batch, spec.unravel(v_flat)))
-  return acc + weight * hv, jnp.all(jnp.isfinite(hv))
+  return weight * hv if acc is None else acc + weight * hv, jnp.all(jnp.isfinite(hv))
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -60,9 +60,25 @@ def _linearize(loss_fn, params, batch):
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
+def _unravel(spec, flat):
+  return spec.unravel(flat)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _embed(size, index, v):
+  return jnp.zeros(size, v.dtype).at[index].set(v)
+
+
+@jax.jit
+def _finish(acc, total, index):
+  out = acc / total
+  return out if index is None else out[index]
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
 def _accumulate_linear(spec, acc, linear_fn, v_flat, weight):
   hv = spec.ravel(linear_fn(spec.unravel(v_flat)))
-  return acc + weight * hv, jnp.all(jnp.isfinite(hv))
+  return weight * hv if acc is None else acc + weight * hv, jnp.all(jnp.isfinite(hv))
 
 
 def _batch_size(batch: Any, index: int) -> int:
@@ -132,8 +148,9 @@ class DatasetHessian:
   collectives). A batch whose global size is a multiple of the device count and
   whose rows are split evenly over the processes is sharded over all devices;
   any other batch is gathered and replicated. :meth:`matvec` returns the same
-  NumPy vector on every process, so host-side Krylov methods (Lanczos, Hutchinson
-  with the same ``seed``) stay in lockstep and agree.
+  NumPy vector on every process (and :meth:`device_matvec` the same replicated
+  array), so Krylov methods (Lanczos, Hutchinson with the same ``seed``) stay in
+  lockstep and agree.
 
   Raises:
     ValueError: no batches or an empty batch, non-finite params, a loss that is
@@ -187,6 +204,7 @@ class DatasetHessian:
                      [self._place_rows(b, rows[:, i]) for i, b in enumerate(batch_list)])
     self._batch_list = batch_list
     self._linear = None
+    self._index_device = None
     self._linearize = len(self._batches) == 1 if linearize is None else bool(linearize)
     self.num_matvecs = 0
 
@@ -223,6 +241,54 @@ class DatasetHessian:
           lambda x: jax.make_array_from_process_local_data(sharded, np.asarray(x)), batch)
     return self._place(jax.tree.map(lambda x: _gather_rows(x, counts), batch), shard=False)
 
+  def place_vector(self, v: Any) -> jax.Array:
+    """A flat vector (host or device) placed where :meth:`device_matvec` takes it: on the
+    device, or replicated over the mesh (under ``jax.distributed`` every process passes
+    the same values)."""
+    return self._place(jnp.asarray(v, self.dtype), shard=False)
+
+  def device_matvec(self, v: jax.Array) -> jax.Array:
+    """``H v`` for a flat vector placed by :meth:`place_vector`, placed the same way.
+
+    What the eigensolvers call: nothing crosses to the host but one finiteness flag
+    per batch. Under ``jax.distributed`` every process passes the same ``v``.
+
+    Raises:
+      ValueError: ``v`` has the wrong shape, or a batch's HVP is not finite (the
+        error names the batch).
+    """
+    if v.shape != (self.size,):
+      raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
+    if self._index is not None:  # the block: H [v; 0], then the selected rows
+      v = _embed(self.full_spec.size, self._index_placed(), v)
+    acc = None  # the first batch's weighted HVP starts the sum
+    if self._linearize and self._linear is None:
+      self._linear = [_linearize(self.loss_fn, self._params, b) for b in self._batches]
+    flags = []
+    for i, size in enumerate(self.sizes):
+      weight = np.asarray(size, self.full_spec.dtype)
+      if self._linear is not None:
+        acc, ok = _accumulate_linear(self.full_spec, acc, self._linear[i], v, weight)
+      else:
+        acc, ok = _accumulate(self.loss_fn, self.full_spec, acc, self._params,
+                              self._batches[i], v, weight)
+      flags.append(ok)
+    finite = np.asarray(jax.device_get(flags))
+    if not finite.all():
+      bad = int(np.argmin(finite))
+      raise ValueError(f"the Hessian-vector product of batch {bad} (of {len(self.sizes)}, "
+                       f"{self.sizes[bad]} examples) is not finite (NaN or inf): check the "
+                       f"loss on that batch")
+    self.num_matvecs += 1
+    out = _finish(acc, np.asarray(self.total, self.full_spec.dtype),
+                  None if self._index is None else self._index_placed())
+    return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+  def _index_placed(self) -> jax.Array:
+    if self._index_device is None:
+      self._index_device = self._place(jnp.asarray(self._index, jnp.int32), shard=False)
+    return self._index_device
+
   def matvec(self, v: np.ndarray) -> np.ndarray:
     """``H v`` for a flat vector ``v`` of length :attr:`size` (host arrays in and out).
 
@@ -235,32 +301,7 @@ class DatasetHessian:
     v = np.asarray(v)
     if v.shape != (self.size,):
       raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
-    if self._index is not None:  # the block: H [v; 0], then the selected rows
-      full = np.zeros(self.full_spec.size, self.full_spec.dtype)
-      full[self._index] = v
-      v = full
-    v_dev = self._place(jnp.asarray(v, self.full_spec.dtype), shard=False)
-    acc = self._place(jnp.zeros(self.full_spec.size, self.full_spec.dtype), shard=False)
-    if self._linearize and self._linear is None:
-      self._linear = [_linearize(self.loss_fn, self._params, b) for b in self._batches]
-    flags = []
-    for i, size in enumerate(self.sizes):
-      weight = np.asarray(size, self.full_spec.dtype)
-      if self._linear is not None:
-        acc, ok = _accumulate_linear(self.full_spec, acc, self._linear[i], v_dev, weight)
-      else:
-        acc, ok = _accumulate(self.loss_fn, self.full_spec, acc, self._params,
-                              self._batches[i], v_dev, weight)
-      flags.append(ok)
-    finite = np.asarray(jax.device_get(flags))
-    if not finite.all():
-      bad = int(np.argmin(finite))
-      raise ValueError(f"the Hessian-vector product of batch {bad} (of {len(self.sizes)}, "
-                       f"{self.sizes[bad]} examples) is not finite (NaN or inf): check the "
-                       f"loss on that batch")
-    self.num_matvecs += 1
-    out = np.asarray(acc) / np.asarray(self.total, self.full_spec.dtype)
-    return out if self._index is None else out[self._index].astype(self.dtype)
+    return np.asarray(self.device_matvec(self.place_vector(v)))
 
   def subsets(self, count: int) -> list[DatasetHessian]:
     """``count`` operators on disjoint, contiguous groups of the batches (same loss, point,
@@ -282,6 +323,6 @@ class DatasetHessian:
     """``H v`` for a pytree ``v`` shaped like the parameters."""
     return self.spec.unravel(jnp.asarray(self.matvec(np.asarray(self.spec.ravel(v)))))
 
-  def unravel(self, flat: np.ndarray) -> Any:
-    """The parameter pytree of a flat vector."""
-    return self.spec.unravel(jnp.asarray(flat))
+  def unravel(self, flat: np.ndarray | jax.Array) -> Any:
+    """The parameter pytree of a flat vector (one compiled program, not one op per leaf)."""
+    return _unravel(self.spec, jnp.asarray(flat))
