@@ -1,6 +1,7 @@
 """benchmarks/accelerator.py --smoke runs on CPU and prints its whole table."""
 
 import inspect
+import os
 import pathlib
 import re
 import subprocess
@@ -85,3 +86,17 @@ def test_hessian_cpu_smoke_prints_pyhessian_and_lanczos_rows_per_top_n():
     else:
       assert re.fullmatch(NUMBER, theirs[3]) and re.fullmatch(rf"\*\*{NUMBER}x\*\*", cells[8])
   assert "Reference: Lanczos top-2 at tol 1e-05" in text
+
+
+def test_hessian_mode_needs_a_gpu_and_refuses_smoke():
+  """``--hessian`` (the eigenvalue comparison on a GPU) says so on a CPU-only machine and
+  refuses ``--smoke``, whose CPU check is ``--hessian-cpu --smoke``."""
+  done = subprocess.run([sys.executable, "benchmarks/accelerator.py", "--hessian", "--smoke"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert done.returncode == 2 and "--hessian-cpu --smoke" in done.stderr, done.stderr
+  done = subprocess.run([sys.executable, "benchmarks/accelerator.py", "--hessian", "--ks", "1"],
+                        cwd=ROOT, capture_output=True, text=True, timeout=300,
+                        env={**os.environ, "JAX_PLATFORMS": "cpu",
+                             "CUDA_VISIBLE_DEVICES": ""})
+  assert done.returncode == 2, done.stderr[-2000:]
+  assert "JAX sees no GPU or TPU" in done.stderr, done.stderr[-2000:]
