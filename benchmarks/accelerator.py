@@ -84,524 +84,47 @@ default ``--ks 1,5``:
 there: a few minutes of GPU time, PyHessian's ~500 HVPs of top-10 being most of it.
 
     python benchmarks/accelerator.py --hessian --out benchmarks/RESULTS.md
+
+Three files: this one (the driver, lrsched's side and the tables), ``accelerator_torch.py``
+(the PyTorch side, run in a child process by ``--torch-python``) and ``accelerator_plan.py``
+(what a run measures, shared by both).
 """
+
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import datetime
-import json
 import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from typing import Any
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the sibling benchmarks (python benchmarks/accelerator.py)
 
-from train_step import _time, make_jax_step, make_torch_step, torch_wrn  # noqa: E402
-
-DATA = HERE.parent.parent / "shared" / "data" / "cifar10_subset.npz"
-DTYPES = ("float32", "bfloat16")
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-  """What one call measures; :data:`FULL` on an accelerator, :data:`SMOKE` on CPU."""
-
-  smoke: bool
-  models: tuple[str, ...]  # "depth-k" of the train-step rows
-  batch: int
-  image_size: int
-  warmup: int  # steps before timing (the first compiles)
-  rounds: int
-  steps: int  # per round
-  hessian_model: str
-  fit_steps: int  # SGD steps on the batch before the Hessian rows
-  hessian_rounds: int
-  hessian_reps: int
-  k: int
-  tol: float
-  max_iter: int  # PyHessian's maxIter
-  run_model: str
-  run_batch: int
-  run_seconds: float
-  run_subset: int  # training images of the run (0: all)
-  run_dtype: str
-  ks: tuple[int, ...] = ()  # --hessian-cpu: the top-n of each comparison (else (k,))
-  ref_tol: float = 0.0  # --hessian-cpu: the reference Lanczos run's tolerance
-  cpu_hessian: bool = False  # --hessian-cpu: only the Hessian rows, both sides on CPU
-  solver_reps: int = 1  # timed runs of each eigensolver call (the median is reported)
-  extra_tols: tuple[float, ...] = ()  # --hessian-cpu: further Lanczos rows at these tols
-  accelerator: bool = False  # --hessian: the Hessian rows of --hessian-cpu on the GPU
-
-  @property
-  def top_ns(self) -> tuple[int, ...]:
-    """The top-n of the eigenvalue comparisons: ``ks``, else ``(k,)``."""
-    return self.ks or (self.k,)
-
-
-FULL = Plan(smoke=False, models=("16-4", "28-10"), batch=128, image_size=32, warmup=3,
-            rounds=5, steps=10, hessian_model="16-4", fit_steps=20, hessian_rounds=5,
-            hessian_reps=3, k=10, tol=1e-3, max_iter=100, run_model="16-4", run_batch=128,
-            run_seconds=60.0, run_subset=0, run_dtype="bfloat16")
-SMOKE = Plan(smoke=True, models=("10-1",), batch=8, image_size=16, warmup=1, rounds=2,
-             steps=2, hessian_model="10-1", fit_steps=3, hessian_rounds=1, hessian_reps=1,
-             k=10, tol=1e-3, max_iter=20, run_model="10-1", run_batch=32, run_seconds=2.0,
-             run_subset=256, run_dtype="bfloat16")
-HESSIAN_CPU = Plan(smoke=False, models=(), batch=128, image_size=32, warmup=0, rounds=0,
-                   steps=0, hessian_model="16-1", fit_steps=20, hessian_rounds=5,
-                   hessian_reps=2, k=5, tol=1e-3, max_iter=100, run_model="16-1", run_batch=0,
-                   run_seconds=0.0, run_subset=0, run_dtype="float32", ks=(1, 5), ref_tol=1e-5,
-                   cpu_hessian=True, solver_reps=3)
-# --hessian: the same comparison on one GPU, both frameworks there (full float32: no TF32),
-# on the full benchmark's WRN-16-4 and for top-1, 5 and 10.
-HESSIAN_GPU = dataclasses.replace(HESSIAN_CPU, hessian_model="16-4", ks=(1, 5, 10),
-                                  accelerator=True)
-# --hessian-cpu --smoke: the same rows on SMOKE's tiny shapes (checks the mode, CI).
-HESSIAN_CPU_SMOKE = dataclasses.replace(
-    HESSIAN_CPU, smoke=True, batch=SMOKE.batch, image_size=SMOKE.image_size,
-    hessian_model=SMOKE.hessian_model, fit_steps=SMOKE.fit_steps, hessian_rounds=1,
-    hessian_reps=1, max_iter=SMOKE.max_iter, ks=(1, 2), solver_reps=1)
-
-
-def _depth_k(model: str) -> tuple[int, int]:
-  depth, k = model.split("-")
-  return int(depth), int(k)
-
-
-_STARTED = time.perf_counter()
-
-
-def _say(message: str) -> None:
-  """Progress on stderr, with the seconds since the start."""
-  print(f"[accelerator {time.perf_counter() - _STARTED:5.1f} s] {message}", file=sys.stderr,
-        flush=True)
-
-
-def _error(error: BaseException) -> str:
-  text = f"{type(error).__name__}: {error}".splitlines()[0]
-  return text[:150]
-
-
-def time_steps(step: Callable[[], Any], sync: Callable[[], None], plan: Plan) -> dict:
-  """Images/s (median of ``plan.rounds`` rounds) after ``plan.warmup`` warm-up steps, and
-  the seconds of the first step (the compilation, for JAX)."""
-  start = time.perf_counter()
-  step()
-  sync()
-  first = time.perf_counter() - start
-  for _ in range(plan.warmup - 1):
-    step()
-  sync()
-  times = [_time(step, plan.steps, sync) for _ in range(plan.rounds)]
-  return {"ips": plan.batch / statistics.median(times), "first_step_s": first}
-
-
-def hessian_batch(plan: Plan, data: pathlib.Path) -> dict:
-  """The Hessian rows' batch (NCHW float32): the first CIFAR-10 subset images, or noise."""
-  import numpy as np
-
-  n, size = plan.batch, plan.image_size
-  if data.is_file():
-    with np.load(data) as arrays:
-      x = arrays["x_train"][:n].astype(np.float32) / 255.0
-      y = arrays["y_train"][:n].astype(np.int64)
-    x = (x - x.mean((0, 1, 2))) / x.std((0, 1, 2))
-    f = x.shape[1] // size
-    x = x.reshape(n, size, f, size, f, 3).mean((2, 4))
-    source = "the first CIFAR-10 subset images"
-  else:
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, size, size, 3)).astype(np.float32)
-    y = rng.integers(0, 10, n).astype(np.int64)
-    source = "random images (no CIFAR-10 subset)"
-  return {"x": np.ascontiguousarray(x.transpose(0, 3, 1, 2)), "y": y, "source": source}
-
-
-# ---------------------------------------------------------------------------- PyTorch side
-
-
-class PyHessianAlgorithm:
-  """PyHessian 0.1's ``hessian`` class for one batch, restricted to ``eigenvalues``.
-
-  A line-for-line re-implementation (used when the ``pyhessian`` package is not
-  importable): eval mode, the gradient graph built once with ``create_graph=True`` and
-  reused, deflated power iteration from ``torch.randn`` start vectors, normalization by
-  ``sqrt(v.v) + 1e-6``, and the stop rule ``|lambda - lambda_prev| / (|lambda_prev| +
-  1e-6) < tol`` that keeps the previous estimate.
-  """
-
-  def __init__(self, model, criterion, data, device: str):
-    import torch
-
-    self.torch, self.device = torch, device
-    self.model = model.eval()
-    inputs, targets = data
-    loss = criterion(self.model(inputs), targets)
-    loss.backward(create_graph=True)
-    self.params = [p for p in self.model.parameters() if p.requires_grad]
-    self.gradsH = [0.0 if p.grad is None else p.grad + 0.0 for p in self.params]
-
-  def _product(self, xs, ys):
-    return sum(self.torch.sum(x * y) for x, y in zip(xs, ys, strict=True))
-
-  def _normalization(self, v):
-    s = float(self._product(v, v) ** 0.5)
-    return [vi / (s + 1e-6) for vi in v]
-
-  def _orthnormal(self, w, vectors):
-    for v in vectors:
-      alpha = self._product(w, v)
-      w = [wi - alpha * vi for wi, vi in zip(w, v, strict=True)]
-    return self._normalization(w)
-
-  def hvp(self, v):
-    return self.torch.autograd.grad(self.gradsH, self.params, grad_outputs=v,
-                                    only_inputs=True, retain_graph=True)
-
-  def eigenvalues(self, maxIter: int = 100, tol: float = 1e-3, top_n: int = 1):  # noqa: N803
-    eigenvalues, eigenvectors = [], []
-    while len(eigenvalues) < top_n:
-      eigenvalue = None
-      v = self._normalization([self.torch.randn(p.size()).to(self.device)
-                               for p in self.params])
-      for _ in range(maxIter):
-        v = self._orthnormal(v, eigenvectors)
-        self.model.zero_grad()
-        hv = self.hvp(v)
-        current = float(self._product(hv, v))
-        v = self._normalization(hv)
-        if eigenvalue is None:
-          eigenvalue = current
-        elif abs(eigenvalue - current) / (abs(eigenvalue) + 1e-6) < tol:
-          break
-        else:
-          eigenvalue = current
-      eigenvalues.append(eigenvalue)
-      eigenvectors.append(v)
-    return eigenvalues, eigenvectors
-
-
-def _pyhessian(model, criterion, data, device: str):
-  """PyHessian's ``hessian`` object, its HVP function, a counter, and its label.
-
-  The counter holds ``hvps`` and ``per_value``, the HVPs spent on each eigenvalue (the
-  deflation step before every HVP says which one: the number of vectors found so far).
-  """
-  counter = {"hvps": 0, "per_value": []}
-
-  def count():
-    counter["hvps"] += 1
-    counter["per_value"][-1] += 1
-
-  def deflating(orthnormal):
-    def wrapped(w, vectors):
-      if len(counter["per_value"]) <= len(vectors):
-        counter["per_value"].append(0)
-      return orthnormal(w, vectors)
-    return wrapped
-
-  try:
-    import pyhessian
-    from pyhessian.utils import hessian_vector_product, orthnormal
-  except ImportError:
-    solver = PyHessianAlgorithm(model, criterion, data, device)
-    hvp = solver.hvp
-
-    def counted(v):
-      count()
-      return hvp(v)
-
-    solver.hvp, solver._orthnormal = counted, deflating(solver._orthnormal)
-    return solver, hvp, counter, "PyHessian's algorithm (re-implemented here)"
-  module = sys.modules["pyhessian.hessian"]
-
-  def counting(grads, params, v):
-    count()
-    return hessian_vector_product(grads, params, v)
-
-  module.hessian_vector_product = counting
-  module.orthnormal = deflating(orthnormal)
-  solver = pyhessian.hessian(model, criterion, data=data, cuda=device == "cuda")
-  version = getattr(pyhessian, "__version__", None)
-  if version is None:
-    from importlib.metadata import version as dist_version
-    version = dist_version("pyhessian")
-  return (solver, lambda v: hessian_vector_product(solver.gradsH, solver.params, v), counter,
-          f"PyHessian {version}")
-
-
-def _time_calls(fns: dict[str, Callable[[], Any]], sync: Callable[[Any], Any], rounds: int,
-                reps: int, warmup: bool = True) -> dict[str, float]:
-  """Median seconds per call of each function: two warm-up calls (unless ``warmup`` is
-  False), then ``rounds`` rounds of ``reps`` calls each, the functions interleaved;
-  ``sync(result)`` waits for the device."""
-  for fn in fns.values():
-    for _ in range(2 if warmup else 0):
-      sync(fn())
-  times = {name: [] for name in fns}
-  for _ in range(rounds):
-    for name, fn in fns.items():
-      start = time.perf_counter()
-      for _ in range(reps):
-        out = fn()
-      sync(out)
-      times[name].append((time.perf_counter() - start) / reps)
-  return {name: statistics.median(values) for name, values in times.items()}
-
-
-def torch_problem(plan: Plan, device: str, workdir: pathlib.Path):
-  """PyTorch's WRN fitted on the batch by ``plan.fit_steps`` SGD steps, its weights and
-  logits saved for lrsched; returns ``(model, criterion, x, y, losses)``."""
-  import numpy as np
-  import torch
-
-  torch.backends.cudnn.allow_tf32 = False
-  torch.backends.cuda.matmul.allow_tf32 = False
-  with np.load(workdir / "batch.npz") as arrays:
-    x = torch.from_numpy(arrays["x"]).to(device).contiguous(memory_format=torch.channels_last)
-    y = torch.from_numpy(arrays["y"]).to(device)
-  torch.manual_seed(0)
-  model = torch_wrn(*_depth_k(plan.hessian_model)).to(device)
-  model = model.to(memory_format=torch.channels_last).train()
-  criterion = torch.nn.CrossEntropyLoss()
-  opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-  losses = []
-  for _ in range(plan.fit_steps):
-    opt.zero_grad(set_to_none=True)
-    loss = criterion(model(x), y)
-    loss.backward()
-    opt.step()
-    losses.append(float(loss.detach()))
-  model.eval().zero_grad(set_to_none=True)
-  np.savez(workdir / "weights.npz", **{k: v.detach().cpu().contiguous().numpy()
-                                       for k, v in model.state_dict().items()})
-  with torch.no_grad():
-    np.save(workdir / "logits.npy", model(x).cpu().numpy())
-  return model, criterion, x, y, losses
-
-
-def torch_hvp_calls(model, criterion, x, y, device: str) -> dict[str, Callable[[], Any]]:
-  """The timed PyTorch calls: a gradient, a one-off HVP (double backward) and a further
-  HVP through a retained gradient graph (what PyHessian repeats)."""
-  import torch
-
-  params = [p for p in model.parameters() if p.requires_grad]
-  gen = torch.Generator().manual_seed(1)
-  v = [torch.randn(p.shape, generator=gen).to(device) for p in params]
-  graph = torch.autograd.grad(criterion(model(x), y), params, create_graph=True)
-
-  def gradient():
-    return torch.autograd.grad(criterion(model(x), y), params)
-
-  def hvp():
-    grads = torch.autograd.grad(criterion(model(x), y), params, create_graph=True)
-    return torch.autograd.grad(grads, params, grad_outputs=v)
-
-  def hvp_reused():
-    return torch.autograd.grad(graph, params, grad_outputs=v, retain_graph=True)
-
-  return {"gradient": gradient, "hvp": hvp, "hvp_reused": hvp_reused}
-
-
-def torch_hessian(plan: Plan, device: str, workdir: pathlib.Path, sync) -> dict:
-  """Fits PyTorch's WRN on the batch, saves its weights, times gradient/HVP and PyHessian."""
-  model, criterion, x, y, losses = torch_problem(plan, device, workdir)
-  times = _time_calls(torch_hvp_calls(model, criterion, x, y, device), lambda _: sync(),
-                      plan.hessian_rounds, plan.hessian_reps)  # the graph freed after
-  model.zero_grad(set_to_none=True)
-  eigens = [pyhessian_top(model, criterion, (x, y), device, k, plan, sync)
-            for k in plan.top_ns]
-  return {"times": times, "fit_losses": [losses[0], losses[-1]] if losses else [],
-          "eigens": eigens}
-
-
-def torch_serve(plan: Plan, device: str, workdir: pathlib.Path, sync, out: dict) -> None:
-  """``--hessian-cpu``: sets the problem up, prints ``out`` (one JSON line), then answers
-  the parent's requests, one JSON line each, until stdin closes: ``{"cmd": "times",
-  "warmup": bool}`` (one round of the HVP timings) and ``{"cmd": "eigen", "k": k}`` (one
-  timed PyHessian run). So the parent can alternate PyTorch's and lrsched's runs."""
-  try:
-    model, criterion, x, y, losses = torch_problem(plan, device, workdir)
-    calls = torch_hvp_calls(model, criterion, x, y, device)
-    out["hessian"] = {"fit_losses": [losses[0], losses[-1]] if losses else []}
-  except Exception as error:
-    out["hessian"] = {"error": _error(error)}
-  print(json.dumps(out), flush=True)
-  if "error" in out["hessian"]:
-    return
-  single = dataclasses.replace(plan, solver_reps=1)
-  for line in sys.stdin:
-    request = json.loads(line)
-    if request["cmd"] == "times":
-      answer = _time_calls(calls, lambda _: sync(), 1, plan.hessian_reps, request["warmup"])
-    else:
-      model.zero_grad(set_to_none=True)
-      answer = pyhessian_top(model, criterion, (x, y), device, request["k"], single, sync)
-    print(json.dumps(answer), flush=True)
-
-
-def pyhessian_top(model, criterion, data, device: str, k: int, plan: Plan, sync) -> dict:
-  """PyHessian's top-``k`` (``tol``/``maxIter`` of ``plan``), timed from its ``hessian``
-  object's construction (the graph of the gradient) to the values, ``plan.solver_reps``
-  times from the same seed (``wall``: the median, ``walls``: all); then, untimed, the
-  relative residual ``||Hv - lambda v|| / (|lambda| ||v||)`` of each returned pair."""
-  import torch
-
-  walls = []
-  for _ in range(plan.solver_reps):
-    solver = None  # frees the previous run's gradient graph
-    model.zero_grad(set_to_none=True)
-    torch.manual_seed(0)
-    sync()
-    start = time.perf_counter()
-    solver, plain_hvp, counter, label = _pyhessian(model, criterion, data, device)
-    values, vectors = solver.eigenvalues(maxIter=plan.max_iter, tol=plan.tol, top_n=k)
-    sync()
-    walls.append(time.perf_counter() - start)
-  residuals = []
-  for value, vector in zip(values, vectors, strict=True):  # outside the timed part
-    hv = plain_hvp(vector)
-    norm = float(sum(torch.sum(a * a) for a in vector)) ** 0.5
-    diff = float(sum(torch.sum((h - value * a) ** 2) for h, a in zip(hv, vector, strict=True)))
-    residuals.append(diff ** 0.5 / (abs(value) * norm))
-  solver = None  # frees its gradient graph
-  model.zero_grad(set_to_none=True)
-  order = sorted(range(len(values)), key=lambda i: -values[i])
-  return {"k": k, "label": label, "wall": statistics.median(walls), "walls": walls,
-          "hvps": counter["hvps"], "per_value": counter["per_value"],
-          "eigenvalues": [values[i] for i in order],
-          "residuals": [residuals[i] for i in order], "max_residual": max(residuals)}
-
-
-def torch_child(workdir: pathlib.Path, serve: bool = False) -> dict | None:
-  """Everything PyTorch measures (run in a child process); returns a JSON-ready dict
-  (with ``serve``, prints it and answers requests instead: :func:`torch_serve`)."""
-  plan = Plan(**{k: tuple(v) if isinstance(v, list) else v
-                 for k, v in json.loads((workdir / "plan.json").read_text()).items()})
-  try:
-    import torch
-  except ImportError:
-    return {"missing": "torch not installed"}
-  import warnings
-
-  # PyHessian's loss.backward(create_graph=True) warns of a reference cycle; it is its method.
-  warnings.filterwarnings("ignore", message="Using backward.. with create_graph=True")
-  if torch.cuda.is_available() and (plan.accelerator or not plan.cpu_hessian):
-    device = "cuda"
-  elif plan.smoke or (plan.cpu_hessian and not plan.accelerator):
-    device = "cpu"
-    if plan.smoke:  # small ops on shared cores: more threads only spin and wait
-      torch.set_num_threads(1)
-  else:
-    return {"missing": "no CUDA GPU for PyTorch"}
-  torch.backends.cudnn.benchmark = True
-
-  def sync():
-    if device == "cuda":
-      torch.cuda.synchronize()
-
-  out = {"torch": torch.__version__, "device": (torch.cuda.get_device_name()
-                                                if device == "cuda" else "cpu"),
-         "cudnn": torch.backends.cudnn.version() if device == "cuda" else None, "train": {},
-         "threads": torch.get_num_threads()}
-  if serve:
-    torch_serve(plan, device, workdir, sync, out)
-    return None
-  for model in plan.models:
-    for dtype in DTYPES:
-      try:
-        step, step_sync, count = make_torch_step(
-            *_depth_k(model), batch=plan.batch, image_size=plan.image_size, device=device,
-            channels_last=True, autocast_dtype=torch.bfloat16 if dtype == "bfloat16" else None)
-        out["train"][f"{model}/{dtype}"] = {**time_steps(step, step_sync, plan),
-                                            "params": count}
-      except Exception as error:  # a failed cell, not a failed table
-        out["train"][f"{model}/{dtype}"] = {"error": _error(error)}
-      step = None
-      if device == "cuda":
-        torch.cuda.empty_cache()
-  try:
-    out["hessian"] = torch_hessian(plan, device, workdir, sync)
-  except Exception as error:
-    out["hessian"] = {"error": _error(error)}
-  return out
-
-
-class TorchServer:
-  """``--hessian-cpu``: the torch child kept running (:func:`torch_serve`), so that the
-  parent alternates PyTorch's timed runs with lrsched's and both see the same machine
-  (other jobs on shared cores would otherwise slow whichever framework ran during them).
-
-  ``first``: the child's first answer (versions, the fit), or ``{"missing": why}``.
-  """
-
-  def __init__(self, plan: Plan, workdir: pathlib.Path, python: str):
-    (workdir / "plan.json").write_text(json.dumps(dataclasses.asdict(plan)))
-    self.stderr = workdir / "torch_stderr.txt"
-    self.proc = None
-    try:
-      with self.stderr.open("w") as err:
-        self.proc = subprocess.Popen(
-            [python, str(HERE / "accelerator.py"), "--torch-child", str(workdir), "--serve"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
-      self.first = self._answer()
-    except (OSError, RuntimeError) as error:
-      self.first = {"missing": f"PyTorch child failed: {_error(error)}"}
-    if "missing" in self.first or "error" in self.first.get("hessian", {}):
-      self.close()
-
-  def _answer(self) -> dict:
-    line = self.proc.stdout.readline()
-    if not line:
-      tail = (self.stderr.read_text().strip().splitlines() or ["no output"])[-1]
-      raise RuntimeError(f"no answer; its last words: {tail[:150]}")
-    return json.loads(line)
-
-  @property
-  def alive(self) -> bool:
-    return self.proc is not None and self.proc.poll() is None
-
-  def request(self, **request) -> dict:
-    """One request (see :func:`torch_serve`); its answer."""
-    self.proc.stdin.write(json.dumps(request) + "\n")
-    self.proc.stdin.flush()
-    return self._answer()
-
-  def close(self) -> None:
-    if self.proc is not None:
-      if self.proc.stdin:
-        self.proc.stdin.close()
-      try:
-        self.proc.wait(timeout=60)
-      except subprocess.TimeoutExpired:
-        self.proc.kill()
-        self.proc.wait()
-
-
-def run_torch(plan: Plan, workdir: pathlib.Path, python: str) -> dict:
-  """Runs :func:`torch_child` in ``python`` and returns its dict (or why there is none)."""
-  (workdir / "plan.json").write_text(json.dumps(dataclasses.asdict(plan)))
-  try:
-    out = subprocess.run([python, str(HERE / "accelerator.py"), "--torch-child", str(workdir)],
-                         capture_output=True, text=True,
-                         timeout=120 if plan.smoke else 1800 if plan.cpu_hessian else 400)
-  except (OSError, subprocess.TimeoutExpired) as error:
-    return {"missing": f"PyTorch child failed: {_error(error)}"}
-  lines = out.stdout.strip().splitlines()
-  if out.returncode or not lines:
-    tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"missing": f"PyTorch child failed: {tail[:150]}"}
-  return json.loads(lines[-1])
-
+from accelerator_plan import (  # noqa: E402
+  DATA,
+  DTYPES,
+  FULL,
+  HESSIAN_CPU,
+  HESSIAN_CPU_SMOKE,
+  HESSIAN_GPU,
+  SMOKE,
+  Plan,
+  _depth_k,
+  _error,
+  _say,
+  _time_calls,
+  hessian_batch,
+  time_steps,
+)
+from accelerator_torch import TorchServer, run_torch  # noqa: E402
+from train_step import make_jax_step  # noqa: E402
 
 # -------------------------------------------------------------------------------- JAX side
 
@@ -698,11 +221,11 @@ def jax_problem(plan: Plan, workdir: pathlib.Path, out: dict):
 
 def lanczos_top(loss_fn, params, batch, k: int, tol: float, max_matvecs: int | None = None,
                 reps: int = 1) -> dict:
-  """:func:`lrsched.hessian.top_eigenvalues` (Lanczos) timed like :func:`pyhessian_top`:
-  from the operator's construction (the gradient linearized once) to the values and
-  vectors, ``reps`` times (the same seed; ``wall``: the median, ``walls``: all); then,
-  untimed, each pair's true relative residual ``||Hv - lambda v|| / |lambda|`` (besides
-  Lanczos's own Ritz estimate)."""
+  """:func:`lrsched.hessian.top_eigenvalues` (Lanczos) timed like PyHessian
+  (:func:`accelerator_torch.pyhessian_top`): from the operator's construction (the gradient
+  linearized once) to the values and vectors, ``reps`` times (the same seed; ``wall``: the
+  median, ``walls``: all); then, untimed, each pair's true relative residual
+  ``||Hv - lambda v|| / |lambda|`` (besides Lanczos's own Ritz estimate)."""
   import numpy as np
 
   from lrsched.hessian import DatasetHessian, top_eigenvalues
@@ -1195,14 +718,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="the Python interpreter that has torch (default: this one)")
   parser.add_argument("--data", type=pathlib.Path, default=DATA,
                       help="the CIFAR-10 subset .npz of the training run")
-  parser.add_argument("--torch-child", type=pathlib.Path, default=None, help=argparse.SUPPRESS)
-  parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
   args = parser.parse_args(argv)
-  if args.torch_child is not None:
-    out = torch_child(args.torch_child, serve=args.serve)
-    if out is not None:
-      print(json.dumps(out))
-    return 0
   if args.hessian and (args.hessian_cpu or args.smoke):
     parser.error("--hessian runs on a GPU, alone; its check on CPU is --hessian-cpu --smoke")
   if (args.ks or args.batch or args.reps or args.tols) and not (args.hessian_cpu or
