@@ -434,36 +434,48 @@ def _train_epoch(run: Run, steps: dict, state: stepslib.TrainState, epoch: int,
   # Double buffering: the next batch is indexed and sent to the devices while a step runs.
   with contextlib.closing(datalib.prefetch(
       batches, functools.partial(stepslib.shard_batch, mesh))) as batches:
-    if config.full_batch:  # gradient descent: one step on the gradient of all chunks
-      first_step = int(state.step)
-      totals = stepslib.zero_totals(state.params, mesh)
-      for chunk in batches:
-        state, totals = steps["accumulate"](state, chunk, totals)
-      state = steps["apply"](state, totals)
-      for callback in callbacks:
-        callback.after_step(run, int(state.step), state)
-      loss_sum, correct, seen = (float(totals["loss"]), int(totals["correct"]),
-                                 float(totals["count"]))
-      _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
-                    first_step, epoch, run.last_saved)
-    else:
-      loss_sum, correct, pending = 0.0, 0, None
-      for batch in batches:
-        global_step = int(state.step) if pending is None else pending[0] + 1
-        state, metrics = steps["train"](state, batch)
-        for callback in callbacks:
-          callback.after_step(run, global_step + 1, state)
-        if pending is not None:  # read the previous step's loss while this one runs
-          loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
-          correct += int(pending[1]["correct"])
-        pending = (global_step, metrics)
-      loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
-      correct += int(pending[1]["correct"])
-      loss_sum *= config.batch_size
-      seen = run.epoch_steps * config.batch_size
+    epoch_steps = _gd_epoch if config.full_batch else _sgd_epoch
+    state, loss_sum, correct, seen = epoch_steps(run, steps, state, batches, epoch, callbacks)
   return state, {"epoch": epoch, "step": int(state.step), "train_loss": loss_sum / seen,
                  "train_accuracy": correct / seen, **hyperparams(state),
                  "weight_norm": stepslib.global_norm(state.params)}
+
+
+def _gd_epoch(run: Run, steps: dict, state: stepslib.TrainState, chunks, epoch: int,
+              callbacks: list[Callback]) -> tuple[stepslib.TrainState, float, int, float]:
+  """Gradient descent: one step on the gradient accumulated over all chunks; returns the
+  state, the summed loss, the correct count and the examples seen."""
+  first_step = int(state.step)
+  totals = stepslib.zero_totals(state.params, run.mesh)
+  for chunk in chunks:
+    state, totals = steps["accumulate"](state, chunk, totals)
+  state = steps["apply"](state, totals)
+  for callback in callbacks:
+    callback.after_step(run, int(state.step), state)
+  loss_sum, correct, seen = float(totals["loss"]), int(totals["correct"]), float(totals["count"])
+  _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
+                first_step, epoch, run.last_saved)
+  return state, loss_sum, correct, seen
+
+
+def _sgd_epoch(run: Run, steps: dict, state: stepslib.TrainState, batches, epoch: int,
+               callbacks: list[Callback]) -> tuple[stepslib.TrainState, float, int, float]:
+  """One SGD step per batch, each step's metrics read while the next runs; returns the
+  state, the summed loss, the correct count and the examples seen."""
+  loss_sum, correct, pending = 0.0, 0, None
+  for batch in batches:
+    global_step = int(state.step) if pending is None else pending[0] + 1
+    state, metrics = steps["train"](state, batch)
+    for callback in callbacks:
+      callback.after_step(run, global_step + 1, state)
+    if pending is not None:  # read the previous step's loss while this one runs
+      loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
+      correct += int(pending[1]["correct"])
+    pending = (global_step, metrics)
+  loss_sum += _check_finite(pending[1], pending[0], epoch, run.last_saved)
+  correct += int(pending[1]["correct"])
+  batch_size = run.config.batch_size
+  return state, loss_sum * batch_size, correct, run.epoch_steps * batch_size
 
 
 def _check_epoch_finite(record: dict, step: int, epoch: int,
