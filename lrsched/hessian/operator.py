@@ -50,7 +50,7 @@ from lrsched.hessian.hvp import (
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _accumulate(loss_fn, spec, acc, params, batch, v_flat, weight):
   hv = spec.ravel(_hvp(loss_fn, params, batch, spec.unravel(v_flat)))
-  return weight * hv if acc is None else acc + weight * hv, jnp.all(jnp.isfinite(hv))
+  return acc + weight * hv, jnp.all(jnp.isfinite(hv))
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -64,9 +64,12 @@ def _unravel(spec, flat):
   return spec.unravel(flat)
 
 
-@functools.partial(jax.jit, static_argnums=(0,))
-def _embed(size, index, v):
-  return jnp.zeros(size, v.dtype).at[index].set(v)
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _embed(size, dtype, index, v):
+  return jnp.zeros(size, dtype).at[index].set(v.astype(dtype))
+
+
+_zeros_like = jax.jit(jnp.zeros_like)  # placed like its argument, no host round trip
 
 
 @jax.jit
@@ -78,7 +81,7 @@ def _finish(acc, total, index):
 @functools.partial(jax.jit, static_argnums=(0,))
 def _accumulate_linear(spec, acc, linear_fn, v_flat, weight):
   hv = spec.ravel(linear_fn(spec.unravel(v_flat)))
-  return weight * hv if acc is None else acc + weight * hv, jnp.all(jnp.isfinite(hv))
+  return acc + weight * hv, jnp.all(jnp.isfinite(hv))
 
 
 def _batch_size(batch: Any, index: int) -> int:
@@ -260,8 +263,8 @@ class DatasetHessian:
     if v.shape != (self.size,):
       raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
     if self._index is not None:  # the block: H [v; 0], then the selected rows
-      v = _embed(self.full_spec.size, self._index_placed(), v)
-    acc = None  # the first batch's weighted HVP starts the sum
+      v = _embed(self.full_spec.size, self.full_spec.dtype, self._index_placed(), v)
+    acc = _zeros_like(v)
     if self._linearize and self._linear is None:
       self._linear = [_linearize(self.loss_fn, self._params, b) for b in self._batches]
     flags = []
