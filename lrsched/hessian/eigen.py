@@ -10,7 +10,8 @@ wanted Ritz pairs all have relative Ritz residual ``|beta_m s_mi| / |theta_i| <=
 pair in exact arithmetic; with full reorthogonalization it stays so up to rounding,
 which is why ``tol`` must be >= 10 machine epsilons). If the Krylov space becomes
 invariant (``beta ~ 0``), it continues from a fresh random vector orthogonal to the
-basis, so repeated eigenvalues can still be found. The basis lives where the
+basis, so repeated eigenvalues can still be found (it then stops only at the end of a
+restarted block that changed none of the ``k`` chosen values). The basis lives where the
 operator's vectors do (:mod:`lrsched.hessian.krylov`: on the device or replicated over
 the mesh, so a GPU's HVPs are not waited on by host Gram-Schmidt and PCIe copies; only
 ``alpha`` and ``beta`` come to the host per step). Memory: ``m`` flat vectors, in chunks
@@ -187,6 +188,7 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   # Host: one allocation for the whole budget (zero pages: memory grows with the rows used;
   # growing by copies peaked at ~2.5x, benchmarks/RESULTS.md). Devices: chunks as used.
   basis = HostBasis(n, budget + 1, dtype) if place is None else DeviceBasis(n, dtype, place)
+  dtype = basis.dtype  # a device basis is float32 unless x64 is on
   if start is None:
     q = _random_unit(rng, n, basis)
   else:
@@ -200,6 +202,8 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   q_prev = None
   alphas: list[float] = []
   betas: list[float] = []
+  last = None  # the chosen values at the last converged invariant step
+  restarted = False
   m = 0
   while True:
     w, alpha, beta = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
@@ -214,15 +218,27 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     scale = float(np.max(np.abs(theta)))
     residuals = np.abs(beta * s[m - 1, chosen])
     relative = _relative(residuals, theta[chosen], scale, dtype)
-    done = len(chosen) == k and bool(np.all(relative <= tol))
-    if done or m >= budget:
+    converged = len(chosen) == k and bool(np.all(relative <= tol))
+    # A (nearly) invariant Krylov space makes every residual ~0 but may miss eigenvalues:
+    # copies of a repeated one, or any the start vector lacked. So it restarts from a random
+    # vector orthogonal to the basis. After a restart the tridiagonal matrix is block
+    # diagonal (the earlier blocks' residuals are exactly 0), so it stops only at the end of
+    # a block (invariant again) whose restart changed none of the k chosen values.
+    invariant = beta <= np.sqrt(np.finfo(dtype).eps) * scale
+    settled = False
+    if converged and invariant:
+      settled = last is not None and bool(np.allclose(theta[chosen], last, rtol=tol,
+                                                      atol=tol * scale))
+      last = theta[chosen].copy()
+    if (converged and (settled if restarted else not invariant or settled)) or m >= budget:
       break
-    if beta <= np.finfo(dtype).eps * max(scale, 1.0) * 10:
+    if invariant:
       fresh = _random_unit(rng, n, basis)
       if fresh is None:  # the basis spans the whole space: every Ritz value is exact
         break
       betas.append(0.0)
       q_prev, q = None, fresh  # no three-term coupling across the restart
+      restarted = True
     else:
       betas.append(beta)
       q_prev, q = q, w / beta

@@ -95,7 +95,7 @@ def _coefficients(chunk: jax.Array, w: jax.Array) -> jax.Array:
   return jnp.dot(chunk, w, precision=_HIGHEST)
 
 
-@functools.partial(jax.jit, donate_argnums=0)
+@jax.jit  # no donation: w may be the caller's array (DeviceBasis.vector passes it through)
 def _subtract(w: jax.Array, coefficients: jax.Array, chunk: jax.Array) -> jax.Array:
   return w - jnp.dot(coefficients, chunk, precision=_HIGHEST)
 
@@ -140,7 +140,7 @@ class DeviceBasis:
 
   def __init__(self, n: int, dtype, place: Callable[[np.ndarray], jax.Array]):
     self.n = n
-    self.dtype = np.dtype(dtype)
+    self.dtype = np.dtype(jax.dtypes.canonicalize_dtype(dtype))  # float32 unless x64 is on
     self._place = place
     self._chunks: list[jax.Array] = []
     self._count = 0

@@ -304,7 +304,7 @@ class DatasetHessian:
     v = np.asarray(v)
     if v.shape != (self.size,):
       raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
-    return np.asarray(self.device_matvec(self.place_vector(v)))
+    return np.array(self.device_matvec(self.place_vector(v)))  # a writeable copy
 
   def subsets(self, count: int) -> list[DatasetHessian]:
     """``count`` operators on disjoint, contiguous groups of the batches (same loss, point,
