@@ -206,7 +206,7 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   restarted = False
   m = 0
   while True:
-    w, alpha, beta = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
+    w, alpha, beta, size = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
     alphas.append(alpha)
     m += 1
     if m == 1:
@@ -223,8 +223,12 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     # copies of a repeated one, or any the start vector lacked. So it restarts from a random
     # vector orthogonal to the basis. After a restart the tridiagonal matrix is block
     # diagonal (the earlier blocks' residuals are exactly 0), so it stops only at the end of
-    # a block (invariant again) whose restart changed none of the k chosen values.
-    invariant = beta <= np.sqrt(np.finfo(dtype).eps) * scale
+    # a block (invariant again) whose restart changed none of the k chosen values. Nearly
+    # invariant: the new direction is below sqrt(eps) of A q itself (relative to ||A q||, so
+    # that a large outlier eigenvalue does not make the bulk's betas look small), or at the
+    # rounding level of the operator (10 eps of the largest Ritz value).
+    eps = np.finfo(dtype).eps
+    invariant = beta <= max(np.sqrt(eps) * size, 10 * eps * scale)
     settled = False
     if converged and invariant:
       settled = last is not None and bool(np.allclose(theta[chosen], last, rtol=tol,
