@@ -202,7 +202,7 @@ def _lanczos_quadrature(matvec, v, steps: int,
   q_prev = None
   alphas, betas = [], []
   for j in range(steps):
-    w, alpha, beta, _ = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
+    w, alpha, beta = basis.step(q, q_prev, matvec(q), betas[-1] if betas else 0.0)
     alphas.append(alpha)
     scale = max(abs(a) for a in alphas) + (max(betas) if betas else 0.0)
     if j == steps - 1 or beta <= 10 * np.finfo(basis.dtype).eps * max(scale, 1e-30):

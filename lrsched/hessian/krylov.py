@@ -72,17 +72,16 @@ class HostBasis:
     return orthogonalize(w, self._rows[:self._count])
 
   def step(self, q: np.ndarray, q_prev: np.ndarray | None, w: np.ndarray,
-           beta_prev: float) -> tuple[np.ndarray, float, float, float]:
-    """One Lanczos step after ``w = A q``: ``(w', alpha, beta, ||A q||)``, ``w'`` orthogonal
-    to the basis and ``beta = ||w'||``."""
+           beta_prev: float) -> tuple[np.ndarray, float, float]:
+    """One Lanczos step after ``w = A q``: ``(w', alpha, beta)``, ``w'`` orthogonal to the
+    basis and ``beta = ||w'||``."""
     w = self.vector(w)
-    size = float(np.linalg.norm(w))
     alpha = float(np.dot(q, w))
     w = w - alpha * q
     if q_prev is not None:
       w = w - beta_prev * q_prev
     w = self.orthogonalize(w)
-    return w, alpha, float(np.linalg.norm(w)), size
+    return w, alpha, float(np.linalg.norm(w))
 
   def norm(self, x: np.ndarray) -> float:
     return float(np.linalg.norm(x))
@@ -115,9 +114,8 @@ def _new_chunk(q: jax.Array) -> jax.Array:  # placed like q (no host round trip)
 @jax.jit
 def _three_term(q: jax.Array, q_prev: jax.Array | None, w: jax.Array, beta_prev: jax.Array):
   alpha = jnp.dot(q, w, precision=_HIGHEST)
-  size = jnp.sqrt(jnp.dot(w, w, precision=_HIGHEST))
   w = w - alpha * q
-  return (w if q_prev is None else w - beta_prev * q_prev), alpha, size
+  return (w if q_prev is None else w - beta_prev * q_prev), alpha
 
 
 @jax.jit
@@ -173,12 +171,12 @@ class DeviceBasis:
     return w
 
   def step(self, q: jax.Array, q_prev: jax.Array | None, w, beta_prev: float):
-    """One Lanczos step after ``w = A q``: ``(w', alpha, beta, ||A q||)``, ``w'`` orthogonal
-    to the basis and ``beta = ||w'||``."""
-    w, alpha, size = _three_term(q, q_prev, self.vector(w), np.asarray(beta_prev, self.dtype))
+    """One Lanczos step after ``w = A q``: ``(w', alpha, beta)``, ``w'`` orthogonal to the
+    basis and ``beta = ||w'||``."""
+    w, alpha = _three_term(q, q_prev, self.vector(w), np.asarray(beta_prev, self.dtype))
     w = self.orthogonalize(w)
-    alpha, beta, size = jax.device_get((alpha, _norm(w), size))  # the step's one host sync
-    return w, float(alpha), float(beta), float(size)
+    alpha, beta = jax.device_get((alpha, _norm(w)))  # the step's one host sync
+    return w, float(alpha), float(beta)
 
   def norm(self, x: jax.Array) -> float:
     return float(_norm(x))

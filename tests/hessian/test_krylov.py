@@ -79,25 +79,6 @@ def test_device_matvec_checks_the_shape_and_matches_matvec():
     operator.device_matvec(jnp.ones(22))
 
 
-@pytest.mark.parametrize("place", [None, jnp.asarray], ids=["host", "device"])
-def test_lanczos_finds_repeated_eigenvalues_past_an_invariant_subspace(place):
-  """A random start's Krylov space holds one copy of each distinct eigenvalue and becomes
-  invariant; Lanczos must restart rather than stop with a converged but wrong answer."""
-  n = 40
-  rng = np.random.default_rng(0)
-  q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-  a = ((q * np.repeat([5.0, 3.0, 1.0, 0.5], 10)) @ q.T).astype(np.float32)
-  matvec = (lambda v: a @ v) if place is None else (lambda v: jnp.asarray(a) @ v)
-  out = lanczos(matvec, n, 3, tol=1e-4, dtype=np.float32, place=place)
-  np.testing.assert_allclose(out["eigenvalues"], [5.0, 5.0, 5.0], rtol=1e-5)
-  low_rank = rng.standard_normal((n, 3)).astype(np.float32)
-  a = low_rank @ low_rank.T  # rank 3: 37 zero eigenvalues
-  matvec = (lambda v: a @ v) if place is None else (lambda v: jnp.asarray(a) @ v)
-  out = lanczos(matvec, n, 2, which="smallest", tol=1e-4, dtype=np.float32, place=place)
-  np.testing.assert_allclose(out["eigenvalues"], [0.0, 0.0], atol=1e-5)
-  assert out["converged"].all() and out["num_matvecs"] < n
-
-
 def test_device_basis_leaves_the_callers_vector_alone_and_matvec_is_writeable():
   basis = DeviceBasis(4, np.float32, jnp.asarray)
   basis.append(jnp.array([1.0, 0.0, 0.0, 0.0]))
@@ -110,8 +91,8 @@ def test_device_basis_leaves_the_callers_vector_alone_and_matvec_is_writeable():
 
 
 def test_a_large_outlier_does_not_make_the_bulk_look_invariant():
-  """Restarts follow betas small against A q, not against the largest eigenvalue: with an
-  outlier 1e4 times the bulk, the bulk's values converge as without restarts (49 HVPs)."""
+  """With an outlier 1e4 times the bulk, the float32 basis still resolves the bulk's top
+  values (49 HVPs here)."""
   n = 300
   rng = np.random.default_rng(1)
   q, _ = np.linalg.qr(rng.standard_normal((n, n)))
