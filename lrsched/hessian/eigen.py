@@ -226,8 +226,7 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
       break
     # Breakdown: the Krylov space is invariant. Only when fewer than k Ritz values exist
     # (otherwise every residual is ~0 and it stopped above; see the module docstring).
-    invariant = beta <= np.finfo(dtype).eps * max(scale, 1.0) * 10
-    if invariant:
+    if beta <= np.finfo(dtype).eps * max(scale, 1.0) * 10:
       fresh = _random_unit(rng, n, basis)
       if fresh is None:  # the basis spans the whole space: every Ritz value is exact
         break

@@ -12,15 +12,15 @@ classical Gram-Schmidt over the whole basis per step ("twice is enough"): about
   orthogonality that full reorthogonalization exists for). Per step only the two
   scalars ``alpha`` and ``beta`` come to the host. On a GPU this replaces a PCIe round
   trip of ``n`` floats and a host pass over ``m n`` floats per HVP: for WRN-16-4
-  (2.7M parameters) the host passes alone take ~1.1 s over a 52-HVP top-10 on this
-  project's CPU (``benchmarks/RESULTS.md``), several times the HVPs themselves on a
-  GPU. Rows are allocated in chunks of :data:`CHUNK_ROWS` as they are used (a fixed
+  (2.7M parameters) the host passes alone took ~1.1 s in NumPy over the 52 steps of a
+  top-10 on this project's CPU, an estimated several times the HVPs themselves on a GPU.
+  Rows are allocated in chunks of :data:`CHUNK_ROWS` as they are used (a fixed
   budget would reserve ``max_matvecs x n`` floats of accelerator memory up front), and
   every step runs the same few compiled programs whatever the basis size.
 
 :class:`lrsched.hessian.DatasetHessian`-based functions use a :class:`DeviceBasis` on
-the operator's devices; on CPU its per-row cost is that of NumPy's (measured side by
-side: 1.76 s vs 1.09 s over 52 steps at n = 2.7M, for 43 vs 27 rows on average).
+the operator's devices; on CPU it costs what NumPy's does (measured side by side, 57 steps
+of a cheap diagonal matvec at n = 2.7M: 2.25-2.6 s against 2.4 s).
 """
 
 from __future__ import annotations

@@ -301,10 +301,8 @@ class DatasetHessian:
       ValueError: ``v`` has the wrong shape, or a batch's HVP is not finite (the
         error names the batch).
     """
-    v = np.asarray(v)
-    if v.shape != (self.size,):
-      raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
-    return np.array(self.device_matvec(self.place_vector(v)))  # a writeable copy
+    # device_matvec checks the shape; np.array: a writeable host copy.
+    return np.array(self.device_matvec(self.place_vector(v)))
 
   def subsets(self, count: int) -> list[DatasetHessian]:
     """``count`` operators on disjoint, contiguous groups of the batches (same loss, point,
@@ -324,7 +322,7 @@ class DatasetHessian:
 
   def __call__(self, v: Any) -> Any:
     """``H v`` for a pytree ``v`` shaped like the parameters."""
-    return self.spec.unravel(jnp.asarray(self.matvec(np.asarray(self.spec.ravel(v)))))
+    return self.unravel(self.device_matvec(self.place_vector(self.spec.ravel(v))))
 
   def unravel(self, flat: np.ndarray | jax.Array) -> Any:
     """The parameter pytree of a flat vector (one compiled program, not one op per leaf)."""
