@@ -1,0 +1,56 @@
+"""Error messages for unknown names: "did you mean", as a new user needs them.
+
+One helper serves every place that looks a name up (schedule specs, config fields,
+models, optimizers, command-line choices), so the messages read alike.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: object, choices: Iterable[str], *, n: int = 3) -> str:
+  """The close matches of ``name`` among ``choices``, as a message suffix.
+
+  Args:
+    name: the unknown name (anything: a non-string has no close matches).
+    choices: the known names.
+    n: at most this many suggestions.
+
+  Returns:
+    ``" (did you mean 'one_cycle'?)"``, ``" (did you mean 'a' or 'b'?)"``, or ``""``
+    when nothing is close (difflib's ratio >= 0.6, the same rule as Python's own
+    ``NameError`` suggestions use in spirit).
+
+  Example:
+    >>> did_you_mean("one_cylce", ["one_cycle", "cyclic", "sgdr"])
+    " (did you mean 'one_cycle'?)"
+    >>> did_you_mean("xyz", ["one_cycle"])
+    ''
+  """
+  if not isinstance(name, str):
+    return ""
+  choices = list(choices)
+  matches = difflib.get_close_matches(name, choices, n=n)
+  if not matches:
+    # A prefix or a containment is a suggestion too ("cosine" -> "cosine_decay_schedule").
+    lowered = name.lower()
+    matches = [c for c in choices if lowered and (c.lower().startswith(lowered)
+                                                  or lowered in c.lower())][:n]
+  if not matches:
+    return ""
+  quoted = [repr(m) for m in matches]
+  text = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+  return f" (did you mean {text}?)"
+
+
+def unknown_name_error(kind: str, name: object, choices: Iterable[str]) -> ValueError:
+  """A ``ValueError`` for an unknown ``name``: the close matches first, then every choice.
+
+  Example:
+    >>> print(unknown_name_error("model", "wide_resent", ["mlp", "wide_resnet"]))
+    model must be one of ['mlp', 'wide_resnet'], got 'wide_resent' (did you mean 'wide_resnet'?)
+  """
+  choices = sorted(choices)
+  return ValueError(f"{kind} must be one of {choices}, got {name!r}{did_you_mean(name, choices)}")
