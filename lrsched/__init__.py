@@ -8,20 +8,29 @@ a learning rate):
   budgeted, wsd, inverse_sqrt       the families
   warmup, join, stretch, per_epoch  composition: warmup in front, pieces, a new budget
   exp_lr, texp                      Li & Arora: weight decay == an exponential rate
+  exp_lr_momentum_init, with_momentum_buffer   exp_lr's initial momentum buffer
   from_spec, register, registered_names   schedules from JSON-like specs (configs, CLI)
 Loss-driven and diagnostics:
   reduce_on_plateau, autodecay      loss-driven optax transformations (lrsched.adaptive)
+  AutoDecay, AutoDecayState         autodecay's rule and its state
   effective_learning_rate           a schedule's value times their scales
   lr_range_test, plot_range_test    the learning-rate range test
   suggest_learning_rate             valley / steepest / minimum from a range-test curve
-  scale_invariance                  renormalized SGD, scale-invariance checks
+  scale_invariance                  renormalized SGD, scale-invariance checks:
+  renormalized_sgd, check_scale_invariance, scale_invariant_mask
 Subpackages:
+  lrsched.schedules  describe, resolve_spec (and every schedule above)
   lrsched.adaptive   reduce_on_plateau, autodecay, observe, effective_learning_rate
-  lrsched.train      Config, train, compare, run_seeds: training runs with checkpoints
-  lrsched.hessian    top_eigenvalues, hessian_trace, spectral_density, 2/lambda intervals
-  lrsched.data       load_dataset (tfds, .npz, PS10), batches, augmentation
-  lrsched.models     WideResNet, PreResNet (Flax NNX)
-  lrsched.plotting   schedule and training-curve plots
+  lrsched.train      Config, train, load_config, apply_overrides, run_seeds, load_run_model,
+                     Callback, make_optimizer: training runs with checkpoints
+  lrsched.hessian    top_eigenvalues, hessian_trace, spectral_density, per_layer,
+                     loss_landscape, convergence_intervals (2/lambda), DatasetHessian, hvp
+  lrsched.data       load_dataset (tfds, .npz, PS10), make_ps10, iterate_batches, augment
+  lrsched.models     MLP, FullyConnected, WideResNet, PreResNet, build_model, model_names,
+                     check_model_spec, PreActBlock, Fixed, FixedLinear (Flax NNX models
+                     and their blocks)
+  lrsched.plotting   plot_schedules, plot_gallery, plot_training_curves
+  lrsched.names      did_you_mean, unknown_name_error: "did you mean" for unknown names
 Command line: ``lrsched --help``.
 """
 

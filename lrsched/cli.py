@@ -21,13 +21,32 @@ Run "lrsched COMMAND --help" for a command's options.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import pathlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 
 from lrsched import plotting
+from lrsched.names import did_you_mean
 from lrsched.schedules import from_spec, registered_names
+
+
+class ArgumentParser(argparse.ArgumentParser):
+  """``argparse.ArgumentParser`` whose "invalid choice" error says "did you mean".
+
+  Python 3.11's argparse has no ``suggest_on_error`` (3.14 added it); this overrides
+  the one check that reports a value outside ``choices`` (sub-command names included)
+  and adds :func:`lrsched.names.did_you_mean`'s suggestion.
+  """
+
+  def _check_value(self, action: argparse.Action, value: object) -> None:
+    if action.choices is not None and value not in action.choices:
+      choices = [str(choice) for choice in action.choices]
+      raise argparse.ArgumentError(
+          action, f"invalid choice: {value!r}{did_you_mean(value, choices)} "
+                  f"(choose from {', '.join(map(repr, choices))})")
 
 
 def _parse_spec(text: str) -> tuple[str, dict]:
@@ -62,10 +81,17 @@ def _plot(args: argparse.Namespace) -> None:
   if not 1 <= args.steps <= 2**31 - 1:
     raise ValueError(f"--steps must be in [1, 2147483647] (optax's int32 step count), "
                      f"got {args.steps}")
+  if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
+    raise ValueError(f"--steps-per-epoch must be a positive integer, got {args.steps_per_epoch}")
   schedules = _unique([_parse_spec(s) for s in args.specs])
   momentum = _unique([_parse_spec(s) for s in args.momentum])
   for spec in [*schedules.values(), *momentum.values()]:
-    from_spec(spec, args.steps_per_epoch)  # fail before drawing anything
+    try:
+      from_spec(spec, args.steps_per_epoch)  # fail before drawing anything
+    except ValueError as error:  # the library's advice, said as this command's option
+      message = str(error).replace("pass steps_per_epoch",
+                                   "pass --steps-per-epoch N (the steps in one epoch)")
+      raise ValueError(message) from None
   plotting.plot_schedules(
       schedules, args.steps, args.out, momentum=momentum or None,
       steps_per_epoch=args.steps_per_epoch, log_scale=args.log, title=args.title,
@@ -145,10 +171,12 @@ def _train(args: argparse.Namespace) -> None:
       _note_ignored_config(args.config, given, config)
   elif args.config is None:
     raise ValueError(f"{workdir} holds no run (no config.json) to resume; give --config FILE")
+  del name  # runs are labelled with their workdir, as the progress lines are
   result = train(config, workdir, resume=args.resume)
   last = result.history[-1] if result.history else {}
   summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
-  print(f"finished {name} in {result.workdir.resolve()}: {summary}")
+  epochs = f" epoch {last['epoch']}/{config.epochs}" if "epoch" in last else ""
+  print(f"{result.workdir.name}: finished{epochs} in {result.workdir.resolve()}: {summary}")
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -168,24 +196,29 @@ def _compare(args: argparse.Namespace) -> None:
         f"table: {out / 'summary.json'}")
 
 
-def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_run_arguments(parser: argparse.ArgumentParser, resume_help: str) -> None:
   parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                       help="config overrides, e.g. epochs=3 model.depth=16 "
                            "learning_rate.boundaries=[30,60]")
-  parser.add_argument("--resume", action="store_true",
-                      help="continue from the newest intact checkpoint in the workdir, with "
-                           "the run's own config.json (overrides may change epochs)")
+  parser.add_argument("--resume", action="store_true", help=resume_help)
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(prog="lrsched", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-  commands = parser.add_subparsers(dest="command", required=True)
+  parser = ArgumentParser(prog="lrsched", description=__doc__,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+  commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-  gallery = commands.add_parser("gallery", help="draw every schedule family to a PNG")
-  gallery.add_argument("--out", default="gallery/schedules.png", help="PNG to write")
+  gallery = commands.add_parser(
+      "gallery", help="draw every schedule family to a PNG",
+      description=f"Draws every schedule family over {plotting.GALLERY_STEPS} steps into "
+                  f"one PNG of {len(plotting.GALLERY)} panels (variants as lines, momentum "
+                  f"dashed on the right axis): lrsched's families, the composites warmup, "
+                  f"join and stretch, weight decay as an exponential rate (texp, exp_lr), "
+                  f"and optax's schedules under optax's names.")
+  gallery.add_argument("--out", default="gallery/schedules.png",
+                       help="PNG to write (default: gallery/schedules.png)")
   gallery.set_defaults(run=_gallery)
 
   plot = commands.add_parser("plot", help="draw schedules given as JSON specs")
@@ -195,8 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="number of steps to draw, at most 2**31 - 1 (beyond 100,001 steps "
                          "the curves go through 100,001 evenly spaced counts)")
   plot.add_argument("--steps-per-epoch", type=int, default=None,
-                    help="for specs with \"unit\": \"epochs\"")
-  plot.add_argument("--out", default="schedules.png", help="PNG to write")
+                    help="steps in one epoch: needed by specs with \"unit\": \"epochs\"")
+  plot.add_argument("--out", default="schedules.png",
+                    help="PNG to write (default: schedules.png)")
   plot.add_argument("--log", action="store_true", help="log-scale learning-rate axis")
   plot.add_argument("--title", default=None)
   plot.set_defaults(run=_plot)
@@ -208,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
   train.add_argument("--config", default=None,
                      help="config file (.py with get_config()); optional with --resume")
   train.add_argument("--workdir", default=None, help="run directory (default runs/<config>)")
-  _add_run_arguments(train)
+  _add_run_arguments(train, "continue from the newest intact checkpoint in the workdir, with "
+                            "the run's own config.json (overrides may change epochs)")
   train.set_defaults(run=_train)
 
   comp = commands.add_parser(
@@ -220,7 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="config file (.py); repeat for each run (distinct file names)")
   comp.add_argument("--workdir", default="runs/compare",
                     help="parent of the run directories (default: runs/compare)")
-  _add_run_arguments(comp)
+  _add_run_arguments(comp, "continue each run WORKDIR/<config name> that has checkpoints "
+                           "from its newest intact one, with that run's own config.json "
+                           "(overrides may change epochs); runs without one start fresh, "
+                           "finished ones are read back")
   comp.set_defaults(run=_compare)
 
   from lrsched import hessian_command, range_test
@@ -238,15 +276,60 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  args = build_parser().parse_args(argv)
+  parser = build_parser()
+  args = parser.parse_args(argv)
   from lrsched.train.rundir import WorkdirLockedError
 
+  check = getattr(args, "check", None)
+  if check is not None:  # the command's own argument checks, before it does any work
+    try:
+      check(args)
+    except ValueError as error:
+      command = _command_parser(parser, args.command)
+      print(command.format_usage() + f"{command.prog}: error: {error}", file=sys.stderr)
+      return 2
   try:
-    args.run(args)
+    with one_line_warnings(f"lrsched {args.command}"):
+      args.run(args)
   except (ValueError, FileNotFoundError, FloatingPointError, WorkdirLockedError) as error:
     print(f"lrsched {args.command}: error: {_for_the_command_line(error)}", file=sys.stderr)
     return 2
   return 0
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+  """The sub-command parser ``name`` of ``parser``."""
+  (commands,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+  return commands.choices[name]
+
+
+@contextlib.contextmanager
+def one_line_warnings(prefix: str) -> Iterator[None]:
+  """Within the block, lrsched's own warnings print as ``PREFIX: warning: MESSAGE``.
+
+  A command-line user expects a warning as one line in the command's voice (as its
+  errors are), not Python's ``path.py:118: UserWarning: ...`` followed by a source
+  line. lrsched's warnings (a ``UserWarning`` raised by lrsched code, e.g. a stale
+  lock taken over or a torn metrics line dropped) are written through
+  :func:`lrsched.progress.write`, so an active progress bar is not broken; any other
+  warning keeps Python's format. The warning filters are not changed, so
+  ``-W error`` still turns them into errors.
+  """
+  from lrsched import progress
+
+  package = str(pathlib.Path(__file__).resolve().parent)
+  with warnings.catch_warnings():
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+      if issubclass(category, UserWarning) and str(
+          pathlib.Path(filename).resolve()).startswith(package):
+        progress.write(f"{prefix}: warning: {message}")
+      else:
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    yield
 
 
 def _for_the_command_line(error: Exception) -> str:

@@ -46,7 +46,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
   parser = subparsers.add_parser(
       "hessian", help="top Hessian eigenvalues, 2/lambda intervals, trace and density of a run",
       description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("run_dir", nargs="?", help="a run directory (config.json + checkpoints/)")
+  parser.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
+                      help="a run directory (config.json + checkpoints/)")
   parser.add_argument("--config", help="a config file (.py with get_config(), or .json): "
                       "analyse its model at initialization instead of a run")
   parser.add_argument("--epoch", type=int, help="checkpoint epoch (default: the newest)")
@@ -82,8 +83,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="seed of the random start vectors and probes (default: 0)")
   parser.add_argument("--out", help=f"output directory (default: RUN_DIR/{_DEFAULT_OUT} or "
                       f"./{_DEFAULT_OUT})")
-  parser.set_defaults(run=run)
+  parser.set_defaults(run=run, check=check_arguments)
   return parser
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+  """Raises ``ValueError`` for arguments that cannot work, before anything is loaded.
+
+  ``lrsched`` calls it right after parsing (and prints the usage with the error);
+  :func:`run` calls it first too.
+  """
+  if (args.run_dir is None) == (args.config is None):
+    raise ValueError("give either a run directory or --config FILE (exactly one), e.g. "
+                     "lrsched hessian runs/a")
+  for name, value, least in (("--k", args.k, 1), ("--num-batches", args.num_batches, 1),
+                             ("--batch-size", args.batch_size, 1),
+                             ("--max-matvecs", args.max_matvecs, 1),
+                             ("--trace-probes", args.trace_probes, 0),
+                             ("--density-steps", args.density_steps, 0),
+                             ("--error-bars", args.error_bars, 0)):
+    if value is not None and value < least:
+      kind = "a positive integer" if least else "an integer >= 0"
+      raise ValueError(f"{name} must be {kind}, got {value}")
 
 
 def _load_config(args: argparse.Namespace):
@@ -117,11 +138,6 @@ def _phase(what: str):
         file=sys.stderr, flush=True)
 
 
-def _positive(name: str, value: int | None) -> None:
-  if value is not None and value < 1:
-    raise ValueError(f"{name} must be a positive integer, got {value}")
-
-
 def load_run(args: argparse.Namespace):
   """Returns ``(config, model, batches, mean/std, epoch, steps_per_epoch)`` for ``args``."""
   from lrsched import data as datalib
@@ -129,8 +145,6 @@ def load_run(args: argparse.Namespace):
   from lrsched.train.run_model import build_run_model, load_run_model, steps_per_epoch
 
   config, run_dir = _load_config(args)
-  _positive("--num-batches", args.num_batches)
-  _positive("--batch-size", args.batch_size)
   train_ds, eval_ds = load_data(config)
   if args.split == "train":
     dataset = train_ds
@@ -205,10 +219,10 @@ def run(args: argparse.Namespace) -> dict:
       top_eigenvalues,
   )
 
-  _positive("--k", args.k)
+  check_arguments(args)
   with _phase("loading the model and data"):
     config, model, batches, (mean, std), epoch, steps_per_epoch = load_run(args)
-  loss_fn, params = model_loss(model, args.mode,
+  loss_fn, params = model_loss(model, args.mode, loss=config.loss,  # the run's own loss
                                preprocess=lambda images: normalize(images, mean, std))
   operator = DatasetHessian(loss_fn, params, batches)
   with _phase(f"top-{args.k} eigenvalues ({args.method}, {len(batches)} batch(es), "
@@ -222,7 +236,8 @@ def run(args: argparse.Namespace) -> dict:
   source = args.run_dir if args.run_dir is not None else f"{args.config} (initialization)"
   record = {"source": str(source), "epoch": epoch, "split": args.split,
             "num_batches": len(batches), "num_examples": operator.total,
-            "num_params": operator.size, "mode": args.mode, "eigen": eig.to_dict(),
+            "num_params": operator.size, "mode": args.mode, "loss": config.loss,
+            "eigen": eig.to_dict(),
             "intervals": intervals.to_dict(),
             "learning_rates": {"max": float(lrs.max()), "min": float(lrs.min())}}
 

@@ -110,3 +110,21 @@ def test_plot_of_huge_step_counts_is_fast_or_a_clear_error(tmp_path, capsys):
   assert len(x) == plotting.MAX_PLOT_POINTS and x[0] == 0 and x[-1] == 2**31 - 2
   with pytest.raises(ValueError, match=r"num_steps must be an integer in \[1, 2147483647\]"):
     plotting.plot_schedules({"rex": lrsched.rex(0.1, 10)}, 2**31)
+
+
+def test_gallery_help_describes_it_and_shows_the_default():
+  commands = cli.build_parser()._subparsers._group_actions[0].choices
+  text = " ".join(commands["gallery"].format_help().split())
+  assert (f"Draws every schedule family over {plotting.GALLERY_STEPS} steps into one PNG of "
+          f"{len(plotting.GALLERY)} panels") in text
+  assert "(default: gallery/schedules.png)" in text
+
+
+def test_plot_in_epochs_without_steps_per_epoch_names_the_option(tmp_path, capsys):
+  spec = '{"name": "step_decay", "init_value": 0.1, "boundaries": [3], "unit": "epochs"}'
+  assert cli.main(["plot", spec, "--steps", "10", "--out", str(tmp_path / "x.png")]) == 2
+  err = capsys.readouterr().err
+  assert "spec for 'step_decay' is in epochs: pass --steps-per-epoch N" in err
+  assert "pass steps_per_epoch" not in err and not (tmp_path / "x.png").exists()
+  assert cli.main(["plot", spec, "--steps", "10", "--steps-per-epoch", "0"]) == 2
+  assert "--steps-per-epoch must be a positive integer, got 0" in capsys.readouterr().err

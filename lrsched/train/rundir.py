@@ -30,6 +30,15 @@ class WorkdirLockedError(RuntimeError):
   """Another live process holds the run directory's lock."""
 
 
+class StaleLockWarning(UserWarning):
+  """A lock left by a process that no longer holds it was taken over.
+
+  Nothing is lost (the run resumes from its checkpoints); ``lrsched`` prints it as one
+  line, ``lrsched train: warning: ...``. Silence it with
+  ``warnings.filterwarnings("ignore", category=StaleLockWarning)``.
+  """
+
+
 def _alive(pid: int) -> bool:
   try:
     os.kill(pid, 0)
@@ -58,7 +67,8 @@ class RunLock:
 
   The lock is an advisory ``flock`` on that file, which the kernel drops when its process
   dies however it dies (kill -9, a recycled VM), so a lock left behind is never mistaken
-  for a live one and is taken over with a warning naming the process that left it.
+  for a live one and is taken over with a :class:`StaleLockWarning` naming the process
+  that left it.
   Holding the lock means holding the ``flock`` on the file that is at the path (checked
   after locking, so a file removed and recreated meanwhile cannot be held twice).
 
@@ -117,7 +127,7 @@ class RunLock:
           me["pid"], me["host"]):
         warnings.warn(f"{self.path}: took over the lock left by pid {previous.get('pid')} on "
                       f"{previous.get('host')} (since {previous.get('started', '?')}); that "
-                      f"process no longer holds it", stacklevel=2)
+                      f"process no longer holds it", StaleLockWarning, stacklevel=2)
       os.ftruncate(fd, 0)
       os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
       os.fsync(fd)
@@ -144,7 +154,7 @@ class RunLock:
         if not (host == me["host"] and isinstance(pid, int) and (mine or not _alive(pid))):
           raise self._refuse(holder, hint=True) from None
         warnings.warn(f"{self.path}: took over a stale lock of pid {pid} on {host} (that "
-                      f"process no longer runs)", stacklevel=3)
+                      f"process no longer runs)", StaleLockWarning, stacklevel=3)
         self.path.unlink(missing_ok=True)
         continue
       os.write(fd, (json.dumps(me) + "\n").encode())

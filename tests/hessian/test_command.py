@@ -106,3 +106,22 @@ def test_hessian_command_shows_the_sampling_spread_with_four_batches(tmp_path, c
                  "--batch-size", "8", "--num-batches", "4", "--error-bars", "0",
                  "--out", str(tmp_path / "none")])
   assert args.run(args)["eigen"]["sampling"] is None
+
+
+@pytest.mark.parametrize("argv, match", [
+    ([], r"give either a run directory or --config FILE \(exactly one\)"),
+    (["runs/a", "--config", "c.py"], r"give either .* \(exactly one\)"),
+    (["runs/a", "--k", "0"], "--k must be a positive integer, got 0"),
+    (["runs/a", "--num-batches", "-1"], "--num-batches must be a positive integer, got -1"),
+    (["runs/a", "--trace-probes", "-2"], "--trace-probes must be an integer >= 0, got -2"),
+])
+def test_lrsched_hessian_prints_its_usage_error_before_loading_anything(capsys, argv, match):
+  import re
+
+  from lrsched import cli
+
+  assert cli.main(["hessian", *argv]) == 2
+  err = capsys.readouterr().err
+  assert "loading" not in err and "runs/a" not in err.split("error:")[0]
+  assert err.startswith("usage: lrsched hessian ")
+  assert re.search(r"lrsched hessian: error: " + match, err), err
