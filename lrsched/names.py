@@ -26,18 +26,21 @@ def did_you_mean(name: object, choices: Iterable[str], *, n: int = 3) -> str:
   Example:
     >>> did_you_mean("one_cylce", ["one_cycle", "cyclic", "sgdr"])
     " (did you mean 'one_cycle'?)"
+    >>> did_you_mean("cosine", ["join", "cosine_decay", "warmup_cosine_decay"])
+    " (did you mean 'cosine_decay' or 'warmup_cosine_decay'?)"
     >>> did_you_mean("xyz", ["one_cycle"])
     ''
   """
   if not isinstance(name, str):
     return ""
   choices = list(choices)
-  matches = difflib.get_close_matches(name, choices, n=n)
-  if not matches:
-    # A prefix or a containment is a suggestion too ("cosine" -> "cosine_decay_schedule").
-    lowered = name.lower()
-    matches = [c for c in choices if lowered and (c.lower().startswith(lowered)
-                                                  or lowered in c.lower())][:n]
+  # A name that another contains is the likeliest meaning ("cosine" ->
+  # "cosine_decay_schedule"); failing that, difflib's close matches ("one_cylce" ->
+  # "one_cycle").
+  lowered = name.lower()
+  contained = [c for c in choices if len(lowered) >= 3 and lowered in c.lower()]
+  contained.sort(key=lambda c: (not c.lower().startswith(lowered), len(c)))
+  matches = contained[:n] or difflib.get_close_matches(name, choices, n=n)
   if not matches:
     return ""
   quoted = [repr(m) for m in matches]
