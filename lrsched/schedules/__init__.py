@@ -1,4 +1,18 @@
-"""Learning-rate and momentum schedules, each an ``optax.Schedule``."""
+"""Learning-rate and momentum schedules, each an ``optax.Schedule``.
+
+Their real-valued arguments (peak, initial and end values, factors, ``gamma``,
+``beta``, ``cycle_decay``, div factors, momenta) may be JAX tracers, as optax's
+are: a sweep over learning rates is one ``jax.vmap``, and ``jax.jit`` or
+``jax.grad`` may run over them. They are checked when concrete and passed
+through when traced. Step counts (``total_steps``, boundaries, periods,
+warmups) stay static Python integers; integral floats such as ``100.0`` are
+taken, ``100.5`` is refused. Each docstring says which arguments may be traced.
+
+>>> import jax, jax.numpy as jnp, lrsched
+>>> peaks = jnp.array([0.1, 0.2, 0.4])
+>>> [round(float(v), 4) for v in jax.vmap(lambda p: lrsched.sgdr(p, 100)(50))(peaks)]
+[0.05, 0.1, 0.2]
+"""
 
 from lrsched.schedules.budgeted import budgeted, rex
 from lrsched.schedules.compose import join, stretch, warmup

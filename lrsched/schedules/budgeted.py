@@ -42,6 +42,9 @@ def _rex(beta: float) -> _Profile:
 
 def _exponential(z, rest, init, end):
   del rest
+  if _validation.any_traced(init, end):
+    # float32 power; 0 ** 0 = 1 keeps z = 0 at init even for an (unchecked) end of 0.
+    return init * jnp.power(end / init, z)
   return init * jnp.exp(z * math.log(end / init))
 
 
@@ -70,12 +73,15 @@ def _user_profile(
     reachable = np.arange(0, total_steps + sample_every, sample_every).clip(max=total_steps)
   z = _anneal.as_float(reachable / total_steps)
   try:
-    values = np.asarray(jax.vmap(profile)(z))
+    values = jax.vmap(profile)(z)
   except Exception as error:  # a user callable may fail in any way
     raise ValueError(
         f"profile must be a jnp callable of the progress z in [0, 1]; calling it"
         f" failed with {type(error).__name__}: {error}"
     ) from error
+  if _validation.is_traced(values):  # it closes over a traced value: unchecked
+    return _scaled_profile(profile)
+  values = np.asarray(values)
   if values.shape != z.shape:
     raise ValueError(f"profile must return a scalar per z, got shape {values.shape[1:]}")
   bad = ~np.isfinite(values) | (values < 0.0) | (values > 1.0)
@@ -85,7 +91,10 @@ def _user_profile(
         f"profile must return values in [0, 1] for z in [0, 1], got profile({float(z[i])})"
         f" = {values[i]}"
     )
+  return _scaled_profile(profile)
 
+
+def _scaled_profile(profile: Callable[[jnp.ndarray], jnp.ndarray]) -> _Profile:
   def wrapped(z, rest, init, end):
     del rest
     return end + (init - end) * profile(z)
@@ -145,6 +154,13 @@ def budgeted(
     end_value: value at ``z = 1``, in [0, ``init_value``].
     sample_every: sampling period ``k`` in steps, >= 1.
 
+  ``init_value`` and ``end_value`` may be traced (``jax.vmap``, ``jax.jit`` or
+  ``jax.grad`` over them): checked when concrete, passed through when traced (a
+  traced ``end_value`` of 0 with ``"exponential"`` is not caught: it gives 0
+  after ``z = 0``). A callable profile may close over traced values; it is then
+  not checked. ``total_steps`` and ``sample_every`` are static Python integers
+  (``100.0`` reads as 100).
+
   Returns:
     An ``optax.Schedule`` with values in ``[end_value, init_value]``.
 
@@ -161,7 +177,7 @@ def budgeted(
     fn = _user_profile(profile, total_steps, sample_every)
   else:
     fn = _NAMED[_validation.choice("profile", profile, PROFILES)]
-    if profile == "exponential" and end_value == 0.0:
+    if profile == "exponential" and not _validation.is_traced(end_value) and end_value == 0.0:
       raise ValueError(
           "profile='exponential' interpolates geometrically and needs end_value > 0"
           f" (e.g. end_value=init_value*1e-3), got end_value={end_value!r}"
@@ -189,6 +205,10 @@ def rex(
       from then on.
     end_value: final value, in [0, ``init_value``].
     beta: shape parameter, in [0, 1).
+
+  ``init_value``, ``end_value`` and ``beta`` may be traced (``jax.vmap``,
+  ``jax.jit`` or ``jax.grad`` over them): checked when concrete, passed through
+  when traced. ``total_steps`` is a static Python integer (``100.0`` reads as 100).
 
   Returns:
     An ``optax.Schedule`` with values in ``[end_value, init_value]``.

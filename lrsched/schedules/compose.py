@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -29,12 +30,19 @@ def _as_schedule(name: str, schedule: object) -> Callable[[ArrayLike], ArrayLike
   return lambda count: jnp.full(jnp.shape(count), value, _anneal.as_float(value).dtype)
 
 
-def _value_at_zero(name: str, schedule: Callable[[ArrayLike], ArrayLike]) -> float:
-  """``schedule(0)`` as a float, checked to be a finite number >= 0."""
+def _value_at_zero(name: str, schedule: Callable[[ArrayLike], ArrayLike]) -> float | jax.Array:
+  """``schedule(0)`` as a float, checked to be a finite number >= 0.
+
+  A schedule built from traced values (inside ``jax.vmap``, ``jax.jit``) gives a
+  traced ``schedule(0)``: it is returned unchecked, as a scalar.
+  """
   try:
-    value = np.asarray(schedule(jnp.asarray(0, jnp.int32)), np.float64)
+    value = schedule(jnp.asarray(0, jnp.int32))
   except Exception as error:  # a user callable may fail in any way
     raise ValueError(f"{name}(0) failed with {type(error).__name__}: {error}") from error
+  if _validation.is_traced(value):
+    return _validation.finite(f"{name}(0)", value)
+  value = np.asarray(value, np.float64)
   if value.shape != () or not np.isfinite(value) or value < 0:
     raise ValueError(f"{name}(0) must be a finite scalar >= 0, got {value!r}")
   return float(value)
@@ -67,6 +75,12 @@ def warmup(
     warmup_steps: ``W``, >= 0 (0 gives the schedule unchanged).
     init_value: value at count 0, >= 0 (timm's ``warmup_lr_init``).
     prefix: a bool, see above.
+
+  ``init_value`` may be traced (``jax.vmap``, ``jax.jit`` or ``jax.grad`` over
+  it), and so may the values that ``schedule`` closes over (a schedule built
+  inside the vmapped function, or a traced number for a constant): checked when
+  concrete, passed through when traced (a traced ``schedule(0)`` is the peak,
+  unchecked). ``warmup_steps`` is a static Python integer (``5.0`` reads as 5).
 
   Returns:
     An ``optax.Schedule``: within ``[min(init_value, peak), max(init_value,
@@ -111,6 +125,10 @@ def join(schedules: Sequence[ScheduleLike], boundaries: Sequence[int]) -> optax.
     schedules: ``n + 1`` schedules (or numbers, for constants).
     boundaries: ``n`` strictly increasing counts >= 0 where the next schedule
       takes over.
+
+  The schedules (and numbers) may close over or be traced values (``jax.vmap``,
+  ``jax.jit`` or ``jax.grad`` over them); ``boundaries`` are static Python
+  integers (``10.0`` reads as 10).
 
   Returns:
     An ``optax.Schedule`` equal to ``optax.join_schedules(schedules,
@@ -203,6 +221,10 @@ def stretch(
       below ``new_total``.
     old_total: the old budget in steps, >= 1.
     new_total: the new budget in steps, >= 1 (larger stretches, smaller squeezes).
+
+  ``schedule`` may close over (or be) traced values (``jax.vmap``, ``jax.jit``
+  or ``jax.grad`` over them): ``stretch`` only maps the count. The three counts
+  are static Python integers (``20.0`` reads as 20).
 
   Returns:
     An ``optax.Schedule`` taking only values that ``schedule`` takes on

@@ -30,7 +30,8 @@ def _amplitude(
   gamma = _validation.in_range("gamma", gamma, 0.0, 1.0, low_open=True)
   # gamma**t as exp(t * log(gamma)) with the log taken in float64 here: rounding
   # gamma itself to float32 would put a relative error of t * 6e-8 on gamma**t.
-  log_gamma = math.log(gamma)
+  # A traced gamma is already a float32 (default float) array: its log is too.
+  log_gamma = jnp.log(gamma) if _validation.is_traced(gamma) else math.log(gamma)
   total = up + down
 
   def amplitude(count: ArrayLike) -> jnp.ndarray:
@@ -84,6 +85,10 @@ def cyclic(
     gamma: per-step amplitude decay of ``"exp_range"``, in (0, 1]; ignored by
       the other modes (as in PyTorch).
 
+  ``init_value``, ``peak_value`` and ``gamma`` may be traced (``jax.vmap``,
+  ``jax.jit`` or ``jax.grad`` over them): checked when concrete, passed through
+  when traced. The step sizes are static Python integers (``20.0`` reads as 20).
+
   Returns:
     An ``optax.Schedule`` with values in ``[init_value, peak_value]``.
 
@@ -129,6 +134,10 @@ def cyclic_momentum(
     step_size_down: as in :func:`cyclic`.
     mode: as in :func:`cyclic`.
     gamma: as in :func:`cyclic`.
+
+  ``base_momentum``, ``max_momentum`` and ``gamma`` may be traced (``jax.vmap``,
+  ``jax.jit`` or ``jax.grad`` over them): checked when concrete, passed through
+  when traced. The step sizes are static Python integers.
 
   Returns:
     An ``optax.Schedule`` with values in ``[base_momentum, max_momentum]``.

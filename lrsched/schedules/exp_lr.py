@@ -61,11 +61,16 @@ def _exp_lr_root(init_value: float, weight_decay: float, momentum: float) -> tup
   ``alpha`` is the larger root of ``p(x) = x^2 - (1 + g - lam*eta) x + g``. Since
   ``p(1) = lam*eta = (1 - alpha)(1 - beta)`` with the other root ``beta = g / alpha``,
   ``1 - alpha = lam*eta / (1 - g/alpha)`` without the cancellation of ``1 - alpha``.
+  With a traced argument both are traced, computed in the default float dtype
+  (float32) and unchecked (NaN outside the regime of a real root).
   """
   x = weight_decay * init_value
   b = 1.0 + momentum - x
   # b^2 - 4g = (1 - g)^2 - x (2 (1 + g) - x), without the cancellation of b^2 - 4g.
   discriminant = (1.0 - momentum) ** 2 - x * (2.0 * (1.0 + momentum) - x)
+  if _validation.any_traced(init_value, weight_decay, momentum):
+    alpha = 0.5 * (b + jnp.sqrt(discriminant))
+    return alpha, x / (1.0 - momentum / alpha)
   if discriminant < 0.0 or b <= 0.0:
     limit = (1.0 - math.sqrt(momentum)) ** 2
     raise ValueError(
@@ -103,8 +108,9 @@ class ExpLRSchedule:
     self.weight_decay = weight_decay
     self.momentum = momentum
     self.alpha, self.one_minus_alpha = _exp_lr_root(init_value, weight_decay, momentum)
-    self._log_alpha = math.log1p(-self.one_minus_alpha)
-    self._log2_init = math.log2(init_value)
+    traced = _validation.any_traced(init_value, weight_decay, momentum)
+    self._log_alpha = (jnp.log1p if traced else math.log1p)(-self.one_minus_alpha)
+    self._log2_init = (jnp.log2 if traced else math.log2)(init_value)
 
   def __call__(self, count: ArrayLike) -> jnp.ndarray:
     """``init_value * alpha ** (-2 * count - 1)`` (inf where the dtype overflows)."""
@@ -159,6 +165,12 @@ def exp_lr(init_value: float, weight_decay: float, momentum: float) -> ExpLRSche
       ``init_value * weight_decay <= (1 - sqrt(momentum))**2`` is required (a real
       root); every practical setting satisfies it.
 
+  All three arguments may be traced (``jax.vmap``, ``jax.jit`` or ``jax.grad``
+  over them, e.g. a sweep of learning rates): checked when concrete, passed
+  through when traced; ``alpha`` is then computed in the default float dtype
+  (float32: a relative error of about ``(2 count + 1) |log alpha| * 1e-7`` on the
+  value) instead of float64, and a traced setting without a real root gives NaN.
+
   Returns:
     An :class:`ExpLRSchedule`: an ``optax.Schedule`` with attributes ``alpha`` and
     ``one_minus_alpha``, and ``frexp(count)`` for overflow-free values.
@@ -202,6 +214,8 @@ def exp_lr_momentum_init(params: Any, init_value: float, weight_decay: float,
     init_value: ``eta``, as given to :func:`exp_lr`.
     weight_decay: ``lam``, as given to :func:`exp_lr`.
     momentum: ``g``, as given to :func:`exp_lr`.
+
+  The three hyperparameters may be traced, as in :func:`exp_lr`.
 
   Returns:
     A pytree like ``params`` (same dtypes) holding ``v~_0``.
@@ -366,14 +380,20 @@ class TexpSchedule:
 
 def _evaluate(schedule: optax.ScalarOrSchedule, num_steps: int) -> np.ndarray:
   """``schedule`` at counts ``0 .. num_steps - 1`` as float64, checked finite and > 0."""
+  host_table = "texp tabulates the schedule on the host in float64 when it is built"
   if not callable(schedule):
+    _validation.not_traced("schedule", schedule, host_table)
     value = _validation.in_range("schedule", schedule, 0.0, low_open=True)
     return np.full(num_steps, value)
   counts = jnp.arange(num_steps, dtype=jnp.int32)
   try:
-    values = np.asarray(schedule(counts), dtype=np.float64)
+    values = schedule(counts)
   except Exception:  # not vectorized: evaluate count by count below
     values = None
+  _validation.not_traced("schedule(count)", values, host_table
+                         + " (the schedule closes over a traced value)")
+  if values is not None:
+    values = np.asarray(values, dtype=np.float64)
   if values is None or values.shape != (num_steps,):
     values = np.array([float(np.asarray(schedule(counts[i]))) for i in range(num_steps)])
   bad = np.flatnonzero(~(np.isfinite(values) & (values > 0)))
@@ -408,8 +428,12 @@ def texp(schedule: optax.ScalarOrSchedule | Callable[[ArrayLike], ArrayLike],
   settings). The returned schedule is a lookup table; under ``jit`` its values
   take the default float dtype (float32 overflows to inf after ~88,000 steps at
   ``alpha**-2 = 1.001``: use :func:`lrsched.scale_invariance.renormalized_sgd`,
-  which reads ``frexp`` instead). Beyond ``num_steps`` the schedule holds its
-  last value, eagerly and under ``jit`` alike, for every int32 count: it does not
+  which reads ``frexp`` instead).
+
+  Past the end: at every count ``>= num_steps`` (also beyond int32, where the
+  count saturates) the schedule returns its last value ``eta~(num_steps - 1)``,
+  eagerly and under ``jit`` alike; it never raises and never gives NaN there
+  (inf only where that last value itself exceeds the float dtype). It does not
   extrapolate, so a run longer than ``num_steps`` is no longer the weight-decay
   run's equivalent past that point: build ``texp`` for the whole run.
 
@@ -420,7 +444,13 @@ def texp(schedule: optax.ScalarOrSchedule | Callable[[ArrayLike], ArrayLike],
       array of counts) and must be finite and > 0 there.
     weight_decay: coupled weight decay ``lam``, in [0, 1).
     momentum: heavy-ball momentum ``g``, in [0, 1).
-    num_steps: number of updates to cover, >= 1.
+    num_steps: number of updates to cover, >= 1 (``1000.0`` reads as 1000).
+
+  No argument may be traced: the table is computed on the host in float64 when
+  ``texp`` is built, so a JAX tracer (``jax.vmap``/``jax.jit`` over
+  ``weight_decay``, ``momentum`` or values the schedule closes over) is refused
+  with a ``ValueError`` naming the argument. Build one ``texp`` per setting
+  outside the transformation instead.
 
   Returns:
     A :class:`TexpSchedule`: callable as an ``optax.Schedule``, with ``frexp``,
@@ -444,6 +474,9 @@ def texp(schedule: optax.ScalarOrSchedule | Callable[[ArrayLike], ArrayLike],
     >>> [round(float(c), 6) for c in s.scales]
     [1.0, 0.999, 0.998001, 0.997901, 0.997801]
   """
+  for name, value in (("weight_decay", weight_decay), ("momentum", momentum)):
+    _validation.not_traced(name, value, "texp computes its table on the host in float64 when"
+                           " it is built")
   weight_decay, momentum = _check_hyperparams(weight_decay, momentum)
   num_steps = _validation.integer("num_steps", num_steps)
   return TexpSchedule(_evaluate(schedule, num_steps), weight_decay, momentum)

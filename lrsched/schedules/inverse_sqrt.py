@@ -36,6 +36,10 @@ def inverse_sqrt(
     timescale: steps over which the value falls by ``1 / sqrt(2)`` after the
       warmup, >= 1, or ``None``.
 
+  ``peak_value`` may be traced (``jax.vmap``, ``jax.jit`` or ``jax.grad`` over
+  it): checked when concrete, passed through when traced. ``warmup_steps`` and
+  ``timescale`` are static Python integers (``100.0`` reads as 100).
+
   Returns:
     An ``optax.Schedule`` with values in ``[0, peak_value]``.
 

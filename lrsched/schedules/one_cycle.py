@@ -21,7 +21,8 @@ def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> list[f
       "pct_start", pct_start, 0.0, 1.0, low_open=True, high_open=True
   )
   first = pct_start * total_steps - 1.0
-  if first <= 0.0:
+  traced = _validation.is_traced(pct_start)  # the checks below need its value
+  if not traced and first <= 0.0:
     raise ValueError(
         "pct_start * total_steps must be > 1 so the warm-up phase has a length,"
         f" got pct_start={pct_start} * total_steps={total_steps} = {first + 1.0}"
@@ -30,7 +31,7 @@ def _phase_ends(total_steps: int, pct_start: float, three_phase: bool) -> list[f
   if not three_phase:
     return [first, last]
   second = 2.0 * pct_start * total_steps - 2.0
-  if second >= last:
+  if not traced and second >= last:
     raise ValueError(
         "three_phase needs 2 * pct_start * total_steps - 2 < total_steps - 1 so the"
         f" third phase has a length, got pct_start={pct_start},"
@@ -97,6 +98,12 @@ def one_cycle(
     anneal: ``"cos"`` or ``"linear"``.
     three_phase: use the three-phase variant of the original paper (a bool).
 
+  ``peak_value``, ``pct_start``, ``div_factor`` and ``final_div_factor`` may be
+  traced (``jax.vmap``, ``jax.jit`` or ``jax.grad`` over them): checked when
+  concrete (a traced ``initial`` or minimum is computed in float32), passed
+  through when traced. ``total_steps`` is a static Python integer (``100.0``
+  reads as 100); ``anneal`` and ``three_phase`` are static too.
+
   Returns:
     An ``optax.Schedule`` with values between the smallest and largest of
     ``initial``, ``peak_value`` and the minimum.
@@ -157,6 +164,10 @@ def one_cycle_momentum(
     pct_start: as in :func:`one_cycle`.
     anneal: as in :func:`one_cycle`.
     three_phase: as in :func:`one_cycle`.
+
+  ``base_momentum``, ``max_momentum`` and ``pct_start`` may be traced
+  (``jax.vmap``, ``jax.jit`` or ``jax.grad`` over them): checked when concrete,
+  passed through when traced. ``total_steps`` is a static Python integer.
 
   Returns:
     An ``optax.Schedule`` with values in ``[base_momentum, max_momentum]``.

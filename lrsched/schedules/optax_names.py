@@ -12,7 +12,15 @@ thing; the differences are lrsched's:
   above ``2**31 - 1`` saturate) and the value has the shape of the count (so
   ``constant_schedule`` evaluates on a vector of counts);
 * parameter choices that would leave the float range at some int32 count are
-  refused (an ``exponential_decay`` growing without an ``end_value`` bound).
+  refused (an ``exponential_decay`` growing without an ``end_value`` bound);
+* every real-valued argument (values, ``alpha``, ``exponent``, ``power``,
+  ``decay_rate``, scales, div factors) may be traced (``jax.vmap``, ``jax.jit`` or
+  ``jax.grad`` over it), also where optax's own function branches on it in Python
+  (``warmup_cosine_decay_schedule``'s ``peak_value``, ``exponential_decay``'s
+  ``decay_rate``, the scales of the piecewise and onecycle schedules): checked
+  when concrete, passed through when traced, with optax's formulas. Step counts,
+  ``pct_start`` and ``pct_final`` (they place integer boundaries) are static;
+  integral floats (``100.0``) are taken as integers.
 
 The registry knows every one of them by optax's name, and the older short names
 (``constant``, ``cosine_decay``, ``warmup_cosine_decay``, ``linear``,
@@ -23,11 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import jax
 import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
 
-from lrsched.schedules import _anneal, _validation
+from lrsched.schedules import _anneal, _optax_traced, _validation
 from lrsched.schedules.compose import join
 
 INTERPOLATE_TYPES = ("linear", "cosine")
@@ -47,8 +56,14 @@ def _counted(schedule: Callable[[ArrayLike], ArrayLike]) -> optax.Schedule:
   return counted
 
 
-def _value(name: str, value: object) -> float:
+def _value(name: str, value: object) -> float | jax.Array:
   return _validation.finite(name, value)
+
+
+def _static_fraction(name: str, value: object) -> float:
+  _validation.not_traced(name, value, "optax places integer phase boundaries at"
+                         f" int({name} * transition_steps) when the schedule is built")
+  return _validation.in_range(name, value, 0.0, 1.0, low_open=True, high_open=True)
 
 
 def _steps(name: str, value: object, low: int = 1) -> int:
@@ -77,6 +92,9 @@ def _scales(name: str, init_value: float,
 def constant_schedule(value: float) -> optax.Schedule:
   """``optax.constant_schedule``: the same value at every count.
 
+  ``value`` may be traced (``jax.vmap``, ``jax.jit``, ``jax.grad``): checked when concrete, passed
+  through when traced; step counts are static integers (``100.0`` reads as 100).
+
   Example:
     >>> from lrsched.schedules.optax_names import constant_schedule
     >>> constant_schedule(0.5)(jnp.arange(3)).tolist()
@@ -92,6 +110,10 @@ def cosine_decay_schedule(init_value: float, decay_steps: int, alpha: float = 0.
   ``init_value * ((1 - alpha) * ((1 + cos(pi t / T)) / 2) ** exponent + alpha)``
   for ``t <= T = decay_steps``, then ``alpha * init_value``.
   ``decay_steps >= 1``, ``alpha`` in [0, 1], ``exponent > 0``.
+
+  ``init_value``, ``alpha`` and ``exponent`` may be traced (``jax.vmap``, ``jax.jit``,
+  ``jax.grad``): checked when concrete, passed through when traced; step counts are static
+  integers (``100.0`` reads as 100).
   """
   return _counted(optax.cosine_decay_schedule(
       _value("init_value", init_value), _steps("decay_steps", decay_steps),
@@ -106,6 +128,10 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
 
   ``decay_steps`` is the *total* length, warmup included (optax's meaning), so
   ``decay_steps > warmup_steps >= 0`` is required; ``exponent > 0``.
+
+  ``init_value``, ``peak_value``, ``end_value`` and ``exponent`` may be traced (``jax.vmap``,
+  ``jax.jit``, ``jax.grad``): checked when concrete, passed through when traced; step counts are
+  static integers (``100.0`` reads as 100).
   """
   warmup_steps = _steps("warmup_steps", warmup_steps, low=0)
   decay_steps = _steps("decay_steps", decay_steps)
@@ -113,10 +139,19 @@ def warmup_cosine_decay_schedule(init_value: float, peak_value: float, warmup_st
     raise ValueError(
         "decay_steps (the total length, warmup included) must be > warmup_steps, got"
         f" decay_steps={decay_steps} <= warmup_steps={warmup_steps}")
-  return _counted(optax.warmup_cosine_decay_schedule(
-      _value("init_value", init_value), _value("peak_value", peak_value), warmup_steps,
-      decay_steps, _value("end_value", end_value),
-      _validation.in_range("exponent", exponent, 0.0, low_open=True)))
+  init_value, peak_value = _value("init_value", init_value), _value("peak_value", peak_value)
+  end_value = _value("end_value", end_value)
+  exponent = _validation.in_range("exponent", exponent, 0.0, low_open=True)
+  if not _validation.is_traced(peak_value):
+    return _counted(optax.warmup_cosine_decay_schedule(
+        init_value, peak_value, warmup_steps, decay_steps, end_value, exponent))
+  # optax's composition, with its `0 if peak_value == 0 else end_value / peak_value` traced.
+  zero = peak_value == 0.0
+  alpha = jnp.where(zero, 0.0, end_value / jnp.where(zero, 1.0, peak_value))
+  return _counted(optax.join_schedules([
+      optax.linear_schedule(init_value, peak_value, warmup_steps),
+      optax.cosine_decay_schedule(peak_value, decay_steps - warmup_steps, alpha, exponent),
+  ], [warmup_steps]))
 
 
 def linear_schedule(init_value: float, end_value: float, transition_steps: int,
@@ -125,6 +160,10 @@ def linear_schedule(init_value: float, end_value: float, transition_steps: int,
 
   Held at ``init_value`` until ``transition_begin``, linear over
   ``transition_steps >= 1`` steps, then held at ``end_value``.
+
+  ``init_value`` and ``end_value`` may be traced (``jax.vmap``, ``jax.jit``, ``jax.grad``):
+  checked when concrete, passed through when traced; step counts are static integers (``100.0``
+  reads as 100).
   """
   return _counted(optax.linear_schedule(
       _value("init_value", init_value), _value("end_value", end_value),
@@ -138,6 +177,10 @@ def polynomial_schedule(init_value: float, end_value: float, power: float,
 
   Held at ``init_value`` until ``transition_begin``, then over
   ``transition_steps >= 1`` steps; ``power > 0``.
+
+  ``init_value``, ``end_value`` and ``power`` may be traced (``jax.vmap``, ``jax.jit``,
+  ``jax.grad``): checked when concrete, passed through when traced; step counts are static
+  integers (``100.0`` reads as 100).
   """
   return _counted(optax.polynomial_schedule(
       _value("init_value", init_value), _value("end_value", end_value),
@@ -152,21 +195,36 @@ def exponential_decay(init_value: float, transition_steps: int, decay_rate: floa
   """``optax.exponential_decay``: ``init * decay_rate ** ((t - begin) / transition_steps)``.
 
   ``decay_rate > 0``; a ``decay_rate > 1`` grows and needs ``end_value`` as its
-  upper bound (otherwise the value would overflow to inf at some int32 count).
+  upper bound (otherwise the value would overflow to inf at some int32 count;
+  not checked for a traced ``decay_rate``).
   ``staircase`` (a bool) floors the exponent.
+
+  ``init_value``, ``decay_rate`` and ``end_value`` may be traced (``jax.vmap``, ``jax.jit``,
+  ``jax.grad``): checked when concrete, passed through when traced; step counts are static
+  integers (``100.0`` reads as 100).
   """
+  return _counted(_exponential_decay(init_value, transition_steps, decay_rate,
+                                     transition_begin, staircase, end_value))
+
+
+def _exponential_decay(init_value: object, transition_steps: object, decay_rate: object,
+                       transition_begin: object, staircase: object,
+                       end_value: object) -> optax.Schedule:
+  """The checked ``exponential_decay`` on optax's counter (plain counts)."""
   init_value = _value("init_value", init_value)
   decay_rate = _validation.in_range("decay_rate", decay_rate, 0.0, low_open=True)
   if end_value is not None:
     end_value = _value("end_value", end_value)
-  elif decay_rate > 1.0:
+  elif not _validation.is_traced(decay_rate) and decay_rate > 1.0:
     raise ValueError(
         f"decay_rate={decay_rate!r} > 1 grows without bound and overflows float32: give"
         " end_value, its upper bound")
-  return _counted(optax.exponential_decay(
-      init_value, _steps("transition_steps", transition_steps), decay_rate,
-      _steps("transition_begin", transition_begin, low=0),
-      _validation.boolean("staircase", staircase), end_value))
+  arguments = (init_value, _steps("transition_steps", transition_steps), decay_rate,
+               _steps("transition_begin", transition_begin, low=0),
+               _validation.boolean("staircase", staircase), end_value)
+  if _validation.is_traced(decay_rate):
+    return _optax_traced.exponential_decay(*arguments)
+  return optax.exponential_decay(*arguments)
 
 
 def piecewise_constant_schedule(
@@ -176,10 +234,16 @@ def piecewise_constant_schedule(
 
   Boundaries are integer counts >= 0, scales >= 0 (JSON keys such as ``"30"``
   are converted by the registry).
+
+  ``init_value`` and the scales may be traced (``jax.vmap``, ``jax.jit``, ``jax.grad``): checked
+  when concrete, passed through when traced; step counts are static integers (``100.0`` reads as
+  100).
   """
   init_value = _value("init_value", init_value)
-  return _counted(optax.piecewise_constant_schedule(
-      init_value, _scales("boundaries_and_scales", init_value, boundaries_and_scales)))
+  scales = _scales("boundaries_and_scales", init_value, boundaries_and_scales)
+  if scales and _validation.any_traced(*scales.values()):
+    return _counted(_optax_traced.piecewise_constant(init_value, scales))
+  return _counted(optax.piecewise_constant_schedule(init_value, scales))
 
 
 def piecewise_interpolate_schedule(
@@ -190,19 +254,25 @@ def piecewise_interpolate_schedule(
 
   The value reaches ``init_value`` times the scales up to a boundary at that
   boundary, interpolated from the previous one.
+
+  ``init_value`` and the scales may be traced (``jax.vmap``, ``jax.jit``, ``jax.grad``): checked
+  when concrete, passed through when traced; step counts are static integers (``100.0`` reads as
+  100).
   """
   interpolate_type = _validation.choice("interpolate_type", interpolate_type, INTERPOLATE_TYPES)
   init_value = _value("init_value", init_value)
-  return _counted(optax.piecewise_interpolate_schedule(
-      interpolate_type, init_value,
-      _scales("boundaries_and_scales", init_value, boundaries_and_scales)))
+  scales = _scales("boundaries_and_scales", init_value, boundaries_and_scales)
+  if scales and _validation.any_traced(*scales.values()):
+    return _counted(_optax_traced.piecewise_interpolate(interpolate_type, init_value, scales))
+  return _counted(optax.piecewise_interpolate_schedule(interpolate_type, init_value, scales))
 
 
 def _onecycle_values(transition_steps: object, peak_value: object, pct_start: object,
-                     div_factor: object, final_div_factor: object) -> tuple[int, float, float]:
+                     div_factor: object, final_div_factor: object
+                     ) -> tuple[int, float | jax.Array, float | jax.Array, float | jax.Array]:
   transition_steps = _steps("transition_steps", transition_steps)
   peak_value = _value("peak_value", peak_value)
-  _validation.in_range("pct_start", pct_start, 0.0, 1.0, low_open=True, high_open=True)
+  _static_fraction("pct_start", pct_start)
   div_factor = _validation.in_range("div_factor", div_factor, 0.0, low_open=True)
   final_div_factor = _validation.in_range("final_div_factor", final_div_factor, 0.0,
                                           low_open=True)
@@ -210,7 +280,7 @@ def _onecycle_values(transition_steps: object, peak_value: object, pct_start: ob
                                       "peak_value / div_factor")
   _validation.representable("the final value", initial / final_div_factor,
                             "peak_value / div_factor / final_div_factor")
-  return transition_steps, peak_value, div_factor
+  return transition_steps, peak_value, div_factor, final_div_factor
 
 
 def _distinct(points: Sequence[tuple[str, int]]) -> None:
@@ -229,14 +299,22 @@ def linear_onecycle_schedule(transition_steps: int, peak_value: float, pct_start
 
   ``0 < int(pct_start T) < int(pct_final T) < T`` is required (optax would merge
   equal boundaries silently).
+
+  ``peak_value``, ``div_factor`` and ``final_div_factor`` may be traced (``pct_start`` and
+  ``pct_final`` are static) (``jax.vmap``, ``jax.jit``, ``jax.grad``): checked when concrete,
+  passed through when traced; step counts are static integers (``100.0`` reads as 100).
   """
-  transition_steps, peak_value, div_factor = _onecycle_values(
+  transition_steps, peak_value, div_factor, final_div_factor = _onecycle_values(
       transition_steps, peak_value, pct_start, div_factor, final_div_factor)
-  pct_final = _validation.in_range("pct_final", pct_final, 0.0, 1.0, low_open=True,
-                                   high_open=True)
+  pct_final = _static_fraction("pct_final", pct_final)
   _distinct([("int(pct_start * transition_steps)", int(pct_start * transition_steps)),
              ("int(pct_final * transition_steps)", int(pct_final * transition_steps)),
              ("transition_steps", transition_steps)])
+  if _validation.any_traced(div_factor, final_div_factor):  # optax's scales, traced
+    return _counted(_optax_traced.piecewise_interpolate("linear", peak_value / div_factor, {
+        int(pct_start * transition_steps): div_factor,
+        int(pct_final * transition_steps): 1.0 / div_factor,
+        transition_steps: 1.0 / final_div_factor}))
   return _counted(optax.linear_onecycle_schedule(
       transition_steps, peak_value, float(pct_start), pct_final, div_factor,
       float(final_div_factor)))
@@ -248,11 +326,19 @@ def cosine_onecycle_schedule(transition_steps: int, peak_value: float, pct_start
   """``optax.cosine_onecycle_schedule``: 1cycle with cosine phases (up, then anneal).
 
   ``0 < int(pct_start T) < T`` is required.
+
+  ``peak_value``, ``div_factor`` and ``final_div_factor`` may be traced (``pct_start`` is static)
+  (``jax.vmap``, ``jax.jit``, ``jax.grad``): checked when concrete, passed through when traced;
+  step counts are static integers (``100.0`` reads as 100).
   """
-  transition_steps, peak_value, div_factor = _onecycle_values(
+  transition_steps, peak_value, div_factor, final_div_factor = _onecycle_values(
       transition_steps, peak_value, pct_start, div_factor, final_div_factor)
   _distinct([("int(pct_start * transition_steps)", int(pct_start * transition_steps)),
              ("transition_steps", transition_steps)])
+  if _validation.any_traced(div_factor, final_div_factor):  # optax's scales, traced
+    return _counted(_optax_traced.piecewise_interpolate("cosine", peak_value / div_factor, {
+        int(pct_start * transition_steps): div_factor,
+        transition_steps: 1.0 / (div_factor * final_div_factor)}))
   return _counted(optax.cosine_onecycle_schedule(
       transition_steps, peak_value, float(pct_start), div_factor, float(final_div_factor)))
 
@@ -262,6 +348,10 @@ def warmup_constant_schedule(init_value: float, peak_value: float,
   """``optax.warmup_constant_schedule``: linear warmup, then ``peak_value`` for good.
 
   ``warmup_steps >= 1``.
+
+  ``init_value`` and ``peak_value`` may be traced (``jax.vmap``, ``jax.jit``, ``jax.grad``):
+  checked when concrete, passed through when traced; step counts are static integers (``100.0``
+  reads as 100).
   """
   return _counted(optax.warmup_constant_schedule(
       _value("init_value", init_value), _value("peak_value", peak_value),
@@ -277,19 +367,30 @@ def warmup_exponential_decay_schedule(
 
   The decay is :func:`exponential_decay` from ``peak_value`` (same checks);
   ``warmup_steps >= 0``.
+
+  ``init_value``, ``peak_value``, ``decay_rate`` and ``end_value`` may be traced (``jax.vmap``,
+  ``jax.jit``, ``jax.grad``): checked when concrete, passed through when traced; step counts are
+  static integers (``100.0`` reads as 100).
   """
-  exponential_decay(peak_value, transition_steps, decay_rate, transition_begin, staircase,
-                    end_value)  # checks the decay's arguments
-  return _counted(optax.warmup_exponential_decay_schedule(
-      _value("init_value", init_value), float(peak_value),
-      _steps("warmup_steps", warmup_steps, low=0), int(transition_steps), float(decay_rate),
-      int(transition_begin), bool(staircase), None if end_value is None else float(end_value)))
+  decay = _exponential_decay(peak_value, transition_steps, decay_rate, transition_begin,
+                             staircase, end_value)
+  warmup_steps = _steps("warmup_steps", warmup_steps, low=0)
+  # optax's composition (a linear warmup joined to the decay), with the checked decay.
+  return _counted(optax.join_schedules([
+      optax.linear_schedule(_value("init_value", init_value), _value("peak_value", peak_value),
+                            warmup_steps),
+      decay,
+  ], [warmup_steps]))
 
 
 def sgdr_schedule(cosine_kwargs: Sequence[Mapping[str, object]]) -> optax.Schedule:
   """``optax.sgdr_schedule``: :func:`warmup_cosine_decay_schedule` cycles, one after another.
 
   Each dict holds one cycle's arguments; its ``decay_steps`` is the cycle's length.
+
+  The real values of every cycle may be traced (``jax.vmap``, ``jax.jit``, ``jax.grad``): checked
+  when concrete, passed through when traced; step counts are static integers (``100.0`` reads as
+  100).
   """
   if isinstance(cosine_kwargs, (str, bytes, Mapping)) or not isinstance(cosine_kwargs,
                                                                          Sequence):
@@ -301,13 +402,17 @@ def sgdr_schedule(cosine_kwargs: Sequence[Mapping[str, object]]) -> optax.Schedu
     if not isinstance(kwargs, Mapping):
       raise ValueError(f"cosine_kwargs[{i}] must be a dict, got {kwargs!r}")
     try:
-      warmup_cosine_decay_schedule(**kwargs)
+      cycle = warmup_cosine_decay_schedule(**kwargs)
     except (TypeError, ValueError) as error:
       raise ValueError(f"cosine_kwargs[{i}]: {error}") from None
-    checked.append(dict(kwargs))
-  if sum(int(k["decay_steps"]) for k in checked[:-1]) > _validation.MAX_COUNT:
+    checked.append((cycle, dict(kwargs, warmup_steps=int(kwargs["warmup_steps"]),
+                                decay_steps=int(kwargs["decay_steps"]))))
+  starts = [sum(k["decay_steps"] for _, k in checked[:i + 1]) for i in range(len(checked) - 1)]
+  if starts and starts[-1] > _validation.MAX_COUNT:
     raise ValueError(f"the cycles of cosine_kwargs must start before count {_validation.MAX_COUNT}")
-  return _counted(optax.sgdr_schedule(checked))
+  if any(_validation.any_traced(*k.values()) for _, k in checked):
+    return join([cycle for cycle, _ in checked], starts)  # optax's composition
+  return _counted(optax.sgdr_schedule([k for _, k in checked]))
 
 
 def join_schedules(schedules: Sequence[optax.Schedule],
@@ -315,6 +420,10 @@ def join_schedules(schedules: Sequence[optax.Schedule],
   """``optax.join_schedules``: each schedule from its boundary on, counted from 0 there.
 
   The same as :func:`lrsched.join`.
+
+  The schedules may close over (or be) traced values (``jax.vmap``, ``jax.jit``, ``jax.grad``):
+  checked when concrete, passed through when traced; step counts are static integers (``100.0``
+  reads as 100).
   """
   return join(schedules, boundaries)
 

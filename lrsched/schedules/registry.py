@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping
 
 import optax
 
+from lrsched.names import did_you_mean
 from lrsched.schedules import _validation, optax_names
 from lrsched.schedules.budgeted import budgeted, rex
 from lrsched.schedules.compose import join, stretch, warmup
@@ -52,6 +53,24 @@ from lrsched.schedules.step_decay import step_decay
 from lrsched.schedules.wsd import wsd
 
 UNITS = ("steps", "epochs")
+
+PORTED_ARGUMENTS = {
+    "decay_steps": "cooldown_steps",  # wsd: optax's decay_steps is a schedule's total length
+    "num_decay_steps": "cooldown_steps",
+    "num_warmup_steps": "warmup_steps",
+    "num_training_steps": "total_steps",
+    "max_lr": "peak_value",
+    "base_lr": "init_value",
+    "eta_min": "end_value",
+    "lr_min": "end_value",
+    "milestones": "boundaries",
+    "gamma": "factor",
+    "T_0": "first_period",
+    "T_mult": "period_mult",
+    "t_initial": "first_period",
+    "cycle_mul": "period_mult",
+}
+"""PyTorch's, timm's and Hugging Face's argument names -> lrsched's, for "did you mean"."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +172,33 @@ def describe(name: str) -> tuple[str, str]:
   return f"{name}({arguments})", summary
 
 
+def _name_suggestion(name: object, names: list[str]) -> str:
+  """" (did you mean ...?)" for an unknown schedule name.
+
+  Names that contain what was typed come first (``"cosine"`` -> the cosine
+  schedules, shortest first), then difflib's close matches (``"one_cylce"``).
+  """
+  if isinstance(name, str) and len(name) >= 3:
+    contained = sorted((n for n in names if name.lower() in n.lower()), key=len)[:5]
+    if contained:
+      quoted = [repr(n) for n in contained]
+      text = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+      return f" (did you mean {text}?)"
+  return did_you_mean(name, names)
+
+
+def _argument_suggestions(unknown: list[str], parameters: list[str]) -> str:
+  """" (did you mean ...?)" for unknown spec arguments: ported names, then close matches."""
+  hints = []
+  for arg in unknown:
+    ported = PORTED_ARGUMENTS.get(arg)
+    hint = f" (did you mean {ported!r}?)" if ported in parameters else did_you_mean(arg,
+                                                                                     parameters)
+    if hint:
+      hints.append(hint if len(unknown) == 1 else f" ({arg!r}: {hint[2:-1]})")
+  return "".join(hints)
+
+
 def _in_steps(name: str, value: object, steps_per_epoch: int | None) -> object:
   """Converts one step-counting argument: epochs to steps, JSON keys to ints."""
   if isinstance(value, Mapping):  # piecewise_constant: {boundary: scale}
@@ -168,6 +214,7 @@ def _in_steps(name: str, value: object, steps_per_epoch: int | None) -> object:
     return [_in_steps(name, v, steps_per_epoch) for v in value]
   if steps_per_epoch is None or value is None:
     return int(value) if isinstance(value, float) and value.is_integer() else value
+  _validation.not_traced(name, value, "it counts steps (epochs here), which stay static")
   epochs = _validation.in_range(name, value, 0.0)
   return int(round(epochs * steps_per_epoch))
 
@@ -207,8 +254,10 @@ def from_spec(spec: Mapping[str, object], steps_per_epoch: int | None = None) ->
     The ``optax.Schedule`` built by the named factory.
 
   Raises:
-    ValueError: unknown name or unit, unknown or missing arguments, or any
-      invalid argument value (from the factory).
+    ValueError: unknown name or unit (with a "did you mean" suggestion), unknown
+      (also suggested) or missing arguments, or any invalid argument value (from
+      the factory). A spec's real-valued arguments may be JAX tracers, as in the
+      factories; its step counts are static.
 
   Example:
     >>> import lrsched
@@ -249,7 +298,10 @@ def resolve_spec(spec: Mapping[str, object],
   kwargs = dict(spec)
   name = kwargs.pop("name")
   if not isinstance(name, str) or name not in _REGISTRY:
-    raise ValueError(f"spec name must be one of {registered_names()}, got {name!r}")
+    names = registered_names()
+    kind = "" if isinstance(name, str) else f" ({type(name).__name__})"
+    raise ValueError(f"unknown schedule name {name!r}{kind}{_name_suggestion(name, names)}:"
+                     f" spec name must be one of {names}")
   unit = _validation.choice("unit", kwargs.pop("unit", "steps"), UNITS)
   for arg, value in kwargs.items():  # specs inside the spec are built first
     kwargs[arg] = _build_nested(name, arg, value, unit, steps_per_epoch)
@@ -263,9 +315,10 @@ def resolve_spec(spec: Mapping[str, object],
   signature = inspect.signature(entry.factory)
   unknown = sorted(set(kwargs) - set(signature.parameters))
   if unknown:
+    parameters = list(signature.parameters)
     raise ValueError(
-        f"spec for {name!r} has unknown argument(s) {unknown}; its arguments are"
-        f" {list(signature.parameters)}"
+        f"spec for {name!r} has unknown argument(s) {unknown}"
+        f"{_argument_suggestions(unknown, parameters)}; its arguments are {parameters}"
     )
   try:
     signature.bind(**kwargs)

@@ -84,6 +84,8 @@ def cycle_ends(first_period: int, period_mult: float = 1.0, cycle_limit: int | N
 def _check_cycles(first_period: object, period_mult: object,
                   cycle_limit: object) -> tuple[int, float, int | None]:
   first_period = _validation.integer("first_period", first_period)
+  _validation.not_traced("period_mult", period_mult,
+                         "it fixes the table of cycle starts when the schedule is built")
   period_mult = _validation.in_range("period_mult", period_mult, 1.0)
   if cycle_limit is not None:
     cycle_limit = _validation.integer("cycle_limit", cycle_limit)
@@ -141,6 +143,13 @@ def sgdr(
     cycle_limit: number of cycles, >= 1, or ``None`` for no limit.
     k_decay: timm's k-decay exponent (Zhang et al. 2020), > 0; 1 is plain cosine.
 
+  ``peak_value``, ``end_value``, ``cycle_decay`` and ``k_decay`` may be traced
+  (``jax.vmap``, ``jax.jit`` or ``jax.grad`` over them, e.g. a vmapped sweep of
+  peaks): they are checked when concrete and passed through when traced (a
+  traced ``cycle_decay`` takes its log in float32). ``first_period``,
+  ``cycle_limit`` and ``period_mult`` fix the cycle table and must be concrete;
+  the counts are Python integers (``100.0`` reads as 100, ``100.5`` is refused).
+
   Returns:
     An ``optax.Schedule`` with values in ``[min(end_value, peak_value *
     cycle_decay**i), peak_value]`` (``[end_value, peak_value]`` when
@@ -193,17 +202,19 @@ def sgdr(
       left_steps = _anneal.as_float(clipped[after] - t) + excess[after] - offsets[after]
       return cycle, done_steps, left_steps, periods[cycle]
 
-  log_decay = math.log(cycle_decay)
+  decays = _validation.is_traced(cycle_decay) or cycle_decay != 1.0
+  log_decay = jnp.log(cycle_decay) if _validation.is_traced(cycle_decay) else math.log(cycle_decay)
+  k_is_one = not _validation.is_traced(k_decay) and k_decay == 1.0
 
   def schedule(count: ArrayLike) -> jnp.ndarray:
     cycle, done_steps, left_steps, period = position(_anneal.as_count(count))
     done, left = done_steps / period, left_steps / period
-    if k_decay != 1.0:
+    if not k_is_one:
       # (x / T)^k and 1 - (x / T)^k, each without cancellation where it is small.
       log_done = k_decay * jnp.where(done < 0.5, jnp.log(done), jnp.log1p(-left))
       done, left = jnp.exp(log_done), -jnp.expm1(log_done)
     peak = peak_value
-    if cycle_decay != 1.0:
+    if decays:
       peak = peak_value * jnp.exp(log_decay * _anneal.as_float(cycle))
     value = _anneal.anneal(peak, end_value, done, left, "cos")
     if cycle_limit is not None:

@@ -28,6 +28,10 @@ def step_decay(
       May be empty (a constant schedule).
     factor: multiplier applied at each boundary, in (0, 1].
 
+  ``init_value`` and ``factor`` may be traced (``jax.vmap``, ``jax.jit`` or
+  ``jax.grad`` over them): checked when concrete, passed through when traced.
+  ``boundaries`` are static Python integers (``30.0`` reads as 30).
+
   Returns:
     An ``optax.Schedule`` with values in ``[init_value * factor**len(boundaries),
     init_value]``.
@@ -63,7 +67,9 @@ def per_epoch(schedule: optax.Schedule, steps_per_epoch: int) -> optax.Schedule:
 
   Args:
     schedule: a schedule whose count is the epoch index.
-    steps_per_epoch: optimizer steps per epoch, >= 1.
+    steps_per_epoch: optimizer steps per epoch, >= 1, a static integer
+      (``100.0`` reads as 100). ``schedule`` may close over traced values (a
+      schedule built inside ``jax.vmap``): ``per_epoch`` only maps the count.
 
   Returns:
     An ``optax.Schedule`` of the step count.

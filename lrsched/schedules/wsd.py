@@ -73,6 +73,10 @@ def wsd(
     end_value: value at the start of the warmup and from ``total_steps`` on,
       in [0, ``peak_value``].
 
+  ``peak_value`` and ``end_value`` may be traced (``jax.vmap``, ``jax.jit`` or
+  ``jax.grad`` over them): checked when concrete, passed through when traced.
+  The step counts are static Python integers (``100.0`` reads as 100).
+
   Returns:
     An ``optax.Schedule`` with values in ``[end_value, peak_value]``.
 

@@ -219,9 +219,18 @@ def test_stretch_mapping_is_exact_for_large_budgets(from_step, rest_old, rest_ne
 
 
 def test_texp_holds_its_last_value_past_num_steps_eager_and_jitted():
+  # The docstring's (and the README's) one sentence: at every count >= num_steps it
+  # returns its value at num_steps - 1, eagerly and under jit; never raises, never NaN.
   equivalent = lrsched.texp(lrsched.step_decay(0.1, [3]), 1e-3, 0.9, num_steps=5)
+  last = float(equivalent(4))
+  assert last != float(equivalent(3))  # the held value is the last one, not an earlier one
   big = np.array([4, 5, 6, 10**6, MAX], np.int32)
   eager = np.asarray(equivalent(big))
   jitted = np.asarray(jax.jit(equivalent)(big))
   assert np.all(np.isfinite(eager)) and np.array_equal(eager, jitted)
-  assert np.all(eager == eager[0])
+  assert np.all(eager == last)
+  for count in (5, 6, 2**31, 2**40, np.int64(2**40)):  # also beyond int32: saturates
+    assert float(equivalent(count)) == last
+  assert float(jax.jit(equivalent)(jnp.asarray(5))) == last
+  mantissa, exponent = jax.jit(equivalent.frexp)(jnp.asarray(MAX))
+  assert float(mantissa) * 2.0 ** int(exponent) == pytest.approx(last, rel=1e-6)

@@ -93,7 +93,8 @@ def test_every_registered_name_builds_from_a_spec_in_the_gallery():
 @pytest.mark.parametrize(
     ("spec", "kwargs", "message"),
     [
-        ({"name": "cosine"}, {}, r"spec name must be one of \[.*'budgeted'.*\], got 'cosine'"),
+        ({"name": "cosine"}, {}, r"unknown schedule name 'cosine' \(did you mean 'cosine_decay',"
+         r" .*\): spec name must be one of \[.*'budgeted'.*\]"),
         ({"init_value": 0.1}, {}, r"spec must be a dict with a 'name' key"),
         ({"name": "rex", "init_value": 0.1, "total_steps": 10, "warmup": 3}, {},
          r"spec for 'rex' has unknown argument\(s\) \['warmup'\]; its arguments are"),
@@ -259,3 +260,72 @@ def test_optax_names_are_finite_at_the_ends_of_the_int32_range(name):
   counts = np.array([-5, 0, 2**31 - 2, 2**31 - 1], np.int32)
   for values in (schedule(counts), jax.jit(schedule)(counts), schedule(np.int64(2**40))):
     assert np.all(np.isfinite(np.asarray(values))), values
+
+
+@pytest.mark.parametrize(("name", "suggested"), [
+    ("one_cylce", ["one_cycle"]),
+    ("cosine", ["cosine_decay", "warmup_cosine_decay", "cosine_decay_schedule"]),
+    ("sgd", ["sgdr", "sgdr_schedule"]),
+    ("step", ["step_decay"]),
+    ("inverse_sqrt_decay", ["inverse_sqrt"]),
+])
+def test_a_misspelt_schedule_name_gets_a_did_you_mean_before_the_list(name, suggested):
+  with pytest.raises(ValueError) as caught:
+    lrsched.from_spec({"name": name, "peak_value": 0.1})
+  message = str(caught.value)
+  hint, _, listed = message.partition(": spec name must be one of ")
+  assert hint.startswith(f"unknown schedule name {name!r} (did you mean ")
+  for candidate in suggested:
+    assert repr(candidate) in hint
+  assert "'join'" not in hint  # "cosine" used to come out as 'cosine_decay' or 'join'
+  assert listed.startswith("[") and "'rex'" in listed  # the names are still listed, after it
+
+
+def test_a_name_with_nothing_close_lists_the_names_without_a_guess():
+  with pytest.raises(ValueError, match=r"^unknown schedule name 'zzzz': spec name must be one of"
+                                       r" \['budgeted', "):
+    lrsched.from_spec({"name": "zzzz"})
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"name": "sgdr", "peak": 0.1, "first_period": 10},
+     r"spec for 'sgdr' has unknown argument\(s\) \['peak'\] \(did you mean 'peak_value'\?\);"
+     r" its arguments are \['peak_value', 'first_period'"),
+    # Ported names: Hugging Face's / optax's decay_steps is wsd's cooldown_steps, ...
+    ({"name": "wsd", "peak_value": 0.1, "total_steps": 100, "warmup_steps": 10,
+      "decay_steps": 20}, r"\['decay_steps'\] \(did you mean 'cooldown_steps'\?\)"),
+    ({"name": "step_decay", "init_value": 0.1, "milestones": [3], "gamma": 0.5},
+     r"\['gamma', 'milestones'\] \('gamma': did you mean 'factor'\?\)"
+     r" \('milestones': did you mean 'boundaries'\?\); its arguments are"),
+    ({"name": "one_cycle", "total_steps": 100, "max_lr": 0.1},
+     r"\['max_lr'\] \(did you mean 'peak_value'\?\)"),
+    ({"name": "rex", "init_value": 0.1, "total_steps": 10, "zzz": 3},
+     r"spec for 'rex' has unknown argument\(s\) \['zzz'\]; its arguments are"),
+    ({"name": "rex", "init_value": 0.1, "total_steps": 10, "unit": "epoch"},
+     r"unit must be one of \['steps', 'epochs'\], got 'epoch' \(did you mean 'epochs'\?\)"),
+    ({"name": "wsd", "peak_value": 0.1, "total_steps": 100, "warmup_steps": 10,
+      "cooldown_steps": 20, "cooldown_shape": "cosin"},
+     r"cooldown_shape must be one of \['linear', 'cosine', '1-sqrt'\], got 'cosin'"
+     r" \(did you mean 'cosine'\?\)"),
+])
+def test_unknown_arguments_and_choices_get_a_did_you_mean(spec, message):
+  with pytest.raises(ValueError, match=message):
+    lrsched.from_spec(spec)
+
+
+def test_the_epochs_message_names_steps_per_epoch():
+  # The CLI translates this to --steps-per-epoch; keep the argument's name in it.
+  with pytest.raises(ValueError, match=r"^spec for 'rex' is in epochs: pass steps_per_epoch$"):
+    lrsched.from_spec({"name": "rex", "init_value": 0.1, "total_steps": 10, "unit": "epochs"})
+
+
+def test_a_spec_takes_traced_values_and_static_epochs():
+  spec = lambda peak: {"name": "rex", "init_value": peak, "total_steps": 2,  # noqa: E731
+                       "unit": "epochs"}
+  swept = jax.vmap(lambda p: lrsched.from_spec(spec(p), steps_per_epoch=50)(jnp.arange(150)))(
+      jnp.asarray([0.1, 0.2]))
+  want = [lrsched.from_spec(spec(p), steps_per_epoch=50)(jnp.arange(150)) for p in (0.1, 0.2)]
+  # ~30 float32 operations per value, on either path: 2 * 30 roundings apart at most.
+  np.testing.assert_allclose(swept, np.stack(want), rtol=2 * 30 * 2.0**-24, atol=1e-12)
+  with pytest.raises(ValueError, match=r"total_steps must be a concrete value"):
+    jax.jit(lambda n: lrsched.from_spec({**spec(0.1), "total_steps": n}, 50)(3))(2.0)
