@@ -394,10 +394,12 @@ def plot_range_test(result: RangeTestResult, path: str | pathlib.Path | None = N
 # ---------------------------------------------------------------- Flax NNX classifiers
 
 
-def classifier_loss_fn(graphdef, model_state, mean, std) -> Callable[[Any, Mapping], jax.Array]:
+def classifier_loss_fn(graphdef, model_state, mean, std, loss: str = "cross_entropy"
+                       ) -> Callable[[Any, Mapping], jax.Array]:
   """``loss_fn(params, batch)`` for an NNX classifier split by ``lrsched.train.steps``.
 
-  The loss is the mean softmax cross-entropy of ``model(normalize(batch["image"]))``
+  The loss is the batch mean of ``loss`` (:mod:`lrsched.losses`: softmax cross-entropy
+  or the square loss; a run's ``Config.loss``) of ``model(normalize(batch["image"]))``
   in the mode of ``graphdef`` (train mode: BatchNorm uses batch statistics). The
   non-parameter state (BatchNorm running statistics, dropout RNG) is held fixed: a
   range test does not need the running statistics, and dropout draws the same masks
@@ -408,6 +410,7 @@ def classifier_loss_fn(graphdef, model_state, mean, std) -> Callable[[Any, Mappi
     model_state: the rest of its state (``split_model(model)[3]``).
     mean: per-channel mean for :func:`lrsched.data.normalize`.
     std: per-channel standard deviation.
+    loss: ``"cross_entropy"`` or ``"mse"``.
 
   Returns:
     The loss function.
@@ -415,12 +418,14 @@ def classifier_loss_fn(graphdef, model_state, mean, std) -> Callable[[Any, Mappi
   from flax import nnx
 
   from lrsched.data import normalize
+  from lrsched.losses import mean_loss
+
+  batch_loss = mean_loss(loss)
 
   def loss_fn(params, batch):
     model = nnx.merge(graphdef, params, model_state, copy=True)
     logits = model(normalize(batch["image"], mean, std))
-    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(
-        logits.astype(jnp.float32), batch["label"]))
+    return batch_loss(logits.astype(jnp.float32), batch["label"])
 
   return loss_fn
 
@@ -475,7 +480,7 @@ def range_test_config(config, *, use_eval: bool = False, stability: bool = True,
                       **kwargs: Any) -> RangeTestResult:
   """Runs :func:`lr_range_test` on the model, data and optimizer of a training config.
 
-  Uses the config's training data (no augmentation), model, batch size, seed and
+  Uses the config's training data (no augmentation), model, loss, batch size, seed and
   optimizer (momentum, weight decay). The batches are sharded over every device (the
   training loop's mesh; the parameters are replicated), so the test runs where
   training would.
@@ -502,7 +507,11 @@ def range_test_config(config, *, use_eval: bool = False, stability: bool = True,
   graphdef, _, params, rest = stepslib.split_model(model)
   params = stepslib.replicate(mesh, params)
   mean, std = train_ds.channel_stats()
-  loss_fn = classifier_loss_fn(graphdef, rest, mean, std)
+  from lrsched.losses import check_labels
+
+  check_labels(config.loss, train_ds.labels, config.model.get("num_classes",
+                                                              train_ds.num_classes))
+  loss_fn = classifier_loss_fn(graphdef, rest, mean, std, config.loss)
 
   def sharded(batches):
     for batch in batches:

@@ -14,6 +14,10 @@ Mixed precision: a model built with a reduced compute dtype (``dtype="bfloat16"`
 dtype (float32). Its parameters and statistics are float32 already, so this is the exact
 Hessian of the trained weights; in bfloat16 (8 bits of mantissa) the HVPs' round-off would
 exceed the eigensolvers' residual tolerances (1e-3) by orders of magnitude.
+
+The loss is a training run's (``Config.loss``, :mod:`lrsched.losses`): softmax
+cross-entropy by default, or ``loss="mse"``, the square loss of the edge-of-stability
+papers; ``loss_fn.loss`` records which.
 """
 
 from __future__ import annotations
@@ -23,14 +27,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import nnx
+
+from lrsched.losses import mean_loss
 
 MODES = ("eval", "train")
 
 
 class ModelLoss:
-  """Mean softmax cross-entropy of an NNX classifier: ``loss_fn(params, batch)``.
+  """The mean loss of an NNX classifier over a batch: ``loss_fn(params, batch)``.
 
   Built by :func:`model_loss`. ``batch`` is a mapping with ``"image"`` (passed
   through ``preprocess``) and integer ``"label"``. Hashed by identity, so jitted
@@ -38,14 +43,18 @@ class ModelLoss:
 
   Attributes:
     mode: ``"eval"`` or ``"train"`` (BatchNorm running vs batch statistics).
+    loss: the loss's name (:data:`lrsched.losses.LOSSES`).
   """
 
   def __init__(self, graphdef: nnx.GraphDef, rest: nnx.State, mode: str,
-               preprocess: Callable[[jax.Array], jax.Array] | None):
+               preprocess: Callable[[jax.Array], jax.Array] | None,
+               loss: str = "cross_entropy"):
     self.graphdef = graphdef
     self.rest = rest
     self.mode = mode
     self.preprocess = preprocess
+    self.loss = loss
+    self._mean_loss = mean_loss(loss)
 
   def __call__(self, params: nnx.State, batch: Any) -> jax.Array:
     model = nnx.merge(self.graphdef, params, self.rest, copy=True)
@@ -54,15 +63,15 @@ class ModelLoss:
       images = self.preprocess(images)
     dtype = jnp.result_type(*jax.tree.leaves(params))
     logits = model(jnp.asarray(images, dtype))
-    return optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
+    return self._mean_loss(logits, batch["label"])
 
   def __repr__(self) -> str:
-    return f"ModelLoss(mode={self.mode!r})"
+    return f"ModelLoss(mode={self.mode!r}, loss={self.loss!r})"
 
 
 def model_loss(model: nnx.Module, mode: str = "eval", *,
                preprocess: Callable[[jax.Array], jax.Array] | None = None,
-               dtype: Any = None) -> tuple[ModelLoss, nnx.State]:
+               dtype: Any = None, loss: str = "cross_entropy") -> tuple[ModelLoss, nnx.State]:
   """The loss of ``model`` as a function of its ``nnx.Param`` s, and those params.
 
   The model itself is not modified (a clone is configured).
@@ -76,12 +85,14 @@ def model_loss(model: nnx.Module, mode: str = "eval", *,
       training set's channel statistics, as the training step does).
     dtype: cast the parameters and the other float state (e.g. ``jnp.float64``,
       under ``jax.enable_x64``); default: keep.
+    loss: ``"cross_entropy"`` or ``"mse"`` (:mod:`lrsched.losses`; a run's ``Config.loss``).
 
   Returns:
-    ``(loss_fn, params)``: ``loss_fn(params, batch) -> scalar`` with ``loss_fn.mode``.
+    ``(loss_fn, params)``: ``loss_fn(params, batch) -> scalar`` with ``loss_fn.mode`` and
+    ``loss_fn.loss``.
 
   Raises:
-    ValueError: an unknown ``mode``.
+    ValueError: an unknown ``mode`` or ``loss``.
 
   Example:
     >>> import numpy as np
@@ -96,6 +107,7 @@ def model_loss(model: nnx.Module, mode: str = "eval", *,
   """
   if mode not in MODES:
     raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+  mean_loss(loss)  # validates the name before any work
   clone = nnx.clone(model)
   clone.set_attributes(dtype=None, raise_if_not_found=False)  # upcast (see module doc)
   if mode == "eval":
@@ -111,4 +123,4 @@ def model_loss(model: nnx.Module, mode: str = "eval", *,
     cast = lambda x: (x.astype(dtype) if isinstance(x, jax.Array)
                       and jnp.issubdtype(x.dtype, jnp.floating) else x)
     params, rest = jax.tree.map(cast, params), jax.tree.map(cast, rest)
-  return ModelLoss(graphdef, rest, mode, preprocess), params
+  return ModelLoss(graphdef, rest, mode, preprocess, loss), params

@@ -12,9 +12,12 @@ a resumed run takes its config from ``config.json`` and refuses changes other th
 :data:`SAFE_ON_RESUME`. A longer or shorter ``epochs`` on resume stretches the learning-rate
 and momentum schedules from the resume point (``Config.budget_change``).
 
-A non-finite training loss or gradient norm, and after every epoch a non-finite
-evaluation loss or weight, stops the run with :class:`NonFiniteLossError` naming the
-step; no checkpoint is written after it, so the last good one stays.
+A non-finite training loss or gradient norm, a training loss above
+:data:`DIVERGENCE_LOSS` (a diverged run: gradient descent past its edge of stability), and
+after every epoch a non-finite evaluation loss or weight, stops the run with
+:class:`NonFiniteLossError` naming the step; no checkpoint is written after it, so the last
+good one stays, and the sharpness log (``Config.sharpness_every``) is written up to that
+step.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ import optax
 from flax import nnx
 
 from lrsched import data as datalib
+from lrsched.losses import check_labels
 from lrsched.progress import write
-from lrsched.schedules import exp_lr_momentum_init, with_momentum_buffer
+from lrsched.schedules import exp_lr_momentum_init, from_spec, with_momentum_buffer
 from lrsched.train import steps as stepslib
 from lrsched.train.callbacks import Callback, Run, default_callbacks, hyperparams
 from lrsched.train.checkpoints import Checkpoints
@@ -66,8 +70,13 @@ from lrsched.train.transfer import copy_matching_weights
 the end."""
 
 
+DIVERGENCE_LOSS = 1e6
+"""A training loss above this stops the run as diverged (:class:`NonFiniteLossError`)."""
+
+
 class NonFiniteLossError(FloatingPointError):
-  """The training loss or gradient became NaN or infinite.
+  """The training loss or gradient became NaN or infinite, or the loss exceeded
+  :data:`DIVERGENCE_LOSS` (diverged).
 
   Attributes:
     step: the 0-based global step whose loss was not finite.
@@ -284,6 +293,7 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool,
     epoch_steps = steps_per_epoch(config, train_ds)
     mean, std = train_ds.channel_stats()
     model = build_run_model(config, train_ds)
+    _check_loss_labels(config, train_ds, eval_ds)
     train_def, eval_def, params, rest = stepslib.split_model(model)
     mesh = stepslib.data_mesh()
     template_config = config if saved is None else dataclasses.replace(
@@ -310,6 +320,14 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool,
                        epoch_steps, extra)
   finally:
     checkpoints.close()
+
+
+def _check_loss_labels(config: Config, train_ds, eval_ds) -> None:
+  """Refuses labels outside the model's outputs (``Config.loss``) before any work."""
+  num_classes = config.model.get("num_classes", train_ds.num_classes)
+  for name, dataset in (("the training set", train_ds), (f"the {config.eval_split!r} set",
+                                                          eval_ds)):
+    check_labels(config.loss, dataset.labels, num_classes, where=name)
 
 
 def _restart_warning(workdir: pathlib.Path, config: Config) -> None:
@@ -367,7 +385,8 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
   if config.sharpness_every:
     tracker = SharpnessTracker(config.sharpness_every, defs[0], train_ds,
                                config.sharpness_batch_size or config.batch_size, *stats,
-                               workdir / "sharpness.jsonl", start_step=int(state.step))
+                               workdir / "sharpness.jsonl", start_step=int(state.step),
+                               loss=config.loss)
   callbacks = default_callbacks(run, checkpoints, budget_change, keeper=keeper,
                                 tracker=tracker, extra=extra)
   if run.lead:
@@ -391,6 +410,8 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
   finally:
     for callback in reversed(callbacks):
       callback.on_train_end(run, state)
+    if tracker is not None and run.lead:  # also after a divergence: the log up to it
+      tracker.write(final=True)
   model = nnx.merge(defs[1], state.params, state.model_state)
   return RunResult(workdir, run.history, state, model,
                    keeper.models(defs[1]) if keeper else [])
@@ -402,15 +423,15 @@ def _make_steps(config: Config, defs, stats, mesh, epoch_steps: int, train_ds) -
   tx = make_optimizer(config, epoch_steps)
   key = jax.random.key(config.seed)
   num_kinds = len(datalib.KIND_NAMES) if train_ds.kinds is not None else 0
-  steps = {"eval": stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh),
+  steps = {"eval": stepslib.make_eval_step(eval_def, mean, std, num_kinds, mesh, config.loss),
            "predict": stepslib.make_predict_step(eval_def, mean, std, mesh)
            if config.snapshots else None}
   if config.full_batch:
     steps["accumulate"], steps["apply"] = stepslib.make_full_batch_steps(
-        train_def, tx, mean, std, config.augment, key, mesh)
+        train_def, tx, mean, std, config.augment, key, mesh, config.loss)
   else:
     steps["train"] = stepslib.make_train_step(train_def, tx, mean, std, config.augment, key,
-                                              mesh)
+                                              mesh, config.loss)
   return steps
 
 
@@ -420,7 +441,33 @@ def _announce(run: Run, budget_change: dict | None) -> None:
   if budget_change is not None:
     write(f"{run.workdir.name}: epochs {budget_change['old_epochs']} -> "
           f"{budget_change['new_epochs']} from epoch {budget_change['from_epoch']}; "
-          f"stretched: {', '.join(budget_change['stretched']) or 'nothing (no schedule)'}")
+          + _budget_change_effect(run.config, budget_change, run.epoch_steps))
+
+
+def _budget_change_effect(config: Config, change: dict, epoch_steps: int) -> str:
+  """What a budget change did to the schedules, as :func:`_announce` says it.
+
+  A stretch names the stretched schedules. A run that had finished its old budget has
+  nothing to stretch: each schedule goes on past its end, and the message gives its
+  value at the old and the new last step (``holds 0.001`` where they agree).
+  """
+  old, new, done = change["old_epochs"], change["new_epochs"], change["from_epoch"]
+  if done == new:
+    return f"nothing left to train (the run has trained {done} epochs)"
+  if done < old:
+    return f"stretched: {', '.join(change['stretched']) or 'nothing (no schedule)'}"
+  effects = []
+  for key in ("learning_rate", "momentum"):
+    spec = getattr(config, key)
+    if not isinstance(spec, dict):
+      continue
+    schedule = from_spec(spec, epoch_steps)
+    at_end, at_new_end = (float(schedule(epochs * epoch_steps - 1)) for epochs in (old, new))
+    effects.append(f"{key} continues past its end (" + (
+        f"holds {at_end:.4g}" if np.isclose(at_end, at_new_end, rtol=1e-6, atol=0.0)
+        else f"{at_end:.4g} at epoch {old}, {at_new_end:.4g} at epoch {new}") + ")")
+  return (f"the run had finished its {old} epochs: "
+          + ("; ".join(effects) or f"no schedule (constant learning_rate {config.learning_rate})"))
 
 
 def _train_epoch(run: Run, steps: dict, state: stepslib.TrainState, epoch: int,
@@ -449,12 +496,13 @@ def _gd_epoch(run: Run, steps: dict, state: stepslib.TrainState, chunks, epoch: 
   totals = stepslib.zero_totals(state.params, run.mesh)
   for chunk in chunks:
     state, totals = steps["accumulate"](state, chunk, totals)
+  loss_sum, correct, seen = float(totals["loss"]), int(totals["correct"]), float(totals["count"])
+  # Checked before the step is applied: callbacks (the sharpness tracker) never see it.
+  _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
+                first_step, epoch, run.last_saved)
   state = steps["apply"](state, totals)
   for callback in callbacks:
     callback.after_step(run, int(state.step), state)
-  loss_sum, correct, seen = float(totals["loss"]), int(totals["correct"]), float(totals["count"])
-  _check_finite({"loss": loss_sum / seen, "grad_norm": optax.tree.norm(totals["grads"])},
-                first_step, epoch, run.last_saved)
   return state, loss_sum, correct, seen
 
 
@@ -493,6 +541,10 @@ def _check_finite(metrics: dict, step: int, epoch: int, checkpoint_epoch: int | 
   loss, grad_norm = float(metrics["loss"]), float(metrics["grad_norm"])
   if not math.isfinite(loss):
     raise NonFiniteLossError(step, epoch, f"training loss is {loss}", checkpoint_epoch)
+  if loss > DIVERGENCE_LOSS:
+    raise NonFiniteLossError(step, epoch, f"training loss {loss:.4g} exceeds "
+                             f"{DIVERGENCE_LOSS:g} (diverged; treated as not finite)",
+                             checkpoint_epoch)
   if not math.isfinite(grad_norm):
     raise NonFiniteLossError(step, epoch, f"gradient norm is {grad_norm} (loss {loss:.4g})",
                              checkpoint_epoch)

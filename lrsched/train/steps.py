@@ -24,6 +24,7 @@ from jax.sharding import PartitionSpec as P
 
 from lrsched.data import augment as augment_images
 from lrsched.data import normalize
+from lrsched.losses import per_example_loss
 
 Batch = Mapping[str, jax.Array]
 
@@ -97,11 +98,13 @@ def replicate(mesh: jax.sharding.Mesh, tree: Any) -> Any:
   return jax.device_put(tree, NamedSharding(mesh, P()))
 
 
-def _loss_and_logits(graphdef, params, model_state, images, labels, weights=None):
+def _loss_and_logits(graphdef, params, model_state, images, labels, weights=None,
+                     loss_fn=None):
+  loss_fn = per_example_loss() if loss_fn is None else loss_fn
   model = nnx.merge(graphdef, params, model_state, copy=True)
   logits = model(images)
   logits = logits.astype(jnp.promote_types(logits.dtype, jnp.float32))  # float64 stays
-  losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+  losses = loss_fn(logits, labels)
   if weights is None:
     loss = jnp.mean(losses)
   else:
@@ -118,8 +121,12 @@ def _prepare(batch: Batch, step: jax.Array, key: jax.Array, mean, std, augment: 
 
 def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, mean: np.ndarray,
                     std: np.ndarray, augment: bool, key: jax.Array,
-                    mesh: jax.sharding.Mesh) -> Callable[[TrainState, Batch], tuple]:
+                    mesh: jax.sharding.Mesh, loss: str = "cross_entropy"
+                    ) -> Callable[[TrainState, Batch], tuple]:
   """Returns ``step(state, batch) -> (state, metrics)``, jitted with ``state`` donated.
+
+  ``loss`` names the per-example loss (:data:`lrsched.losses.LOSSES`); the step descends
+  its batch mean.
 
   ``metrics`` holds the batch's mean ``loss``, number of ``correct`` predictions and
   the gradient's global ``grad_norm`` (a NaN can reach the gradient while the loss
@@ -128,11 +135,13 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, me
   the same crops and flips.
   """
 
+  loss_fn = per_example_loss(loss)
+
   def step(state: TrainState, batch: Batch):
     images = _prepare(batch, state.step, key, mean, std, augment)
     grad_fn = jax.value_and_grad(_loss_and_logits, argnums=1, has_aux=True)
     (loss, (logits, model_state, _)), grads = grad_fn(
-        graphdef, state.params, state.model_state, images, batch["label"])
+        graphdef, state.params, state.model_state, images, batch["label"], loss_fn=loss_fn)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     correct = jnp.sum(jnp.argmax(logits, -1) == batch["label"])
@@ -145,21 +154,24 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, me
 
 def make_full_batch_steps(graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
                           mean: np.ndarray, std: np.ndarray, augment: bool, key: jax.Array,
-                          mesh: jax.sharding.Mesh):
+                          mesh: jax.sharding.Mesh, loss: str = "cross_entropy"):
   """Gradient descent over the whole training set, accumulated chunk by chunk.
 
   Returns ``(accumulate, apply)``: ``accumulate(state, chunk, totals) -> (state,
   totals)`` adds the chunk's summed gradient, loss and correct count (and moves
   BatchNorm statistics along); ``apply(state, totals) -> state`` takes one step
   with the size-weighted mean gradient. ``totals`` starts as :func:`zero_totals`.
+  ``loss`` names the per-example loss: the step descends its mean over the training set
+  (``sum_chunks n_c * mean_c / sum n_c``).
   """
+  loss_fn = per_example_loss(loss)
 
   def accumulate(state: TrainState, chunk: Batch, totals: dict):
     images = _prepare(chunk, state.step, key, mean, std, augment)
     n = chunk["label"].shape[0]
     grad_fn = jax.value_and_grad(_loss_and_logits, argnums=1, has_aux=True)
     (loss, (logits, model_state, _)), grads = grad_fn(
-        graphdef, state.params, state.model_state, images, chunk["label"])
+        graphdef, state.params, state.model_state, images, chunk["label"], loss_fn=loss_fn)
     totals = {
         "grads": jax.tree.map(lambda t, g: t + n * g, totals["grads"], grads),
         "loss": totals["loss"] + n * loss,
@@ -187,19 +199,20 @@ def zero_totals(params: nnx.State, mesh: jax.sharding.Mesh) -> dict:
 
 
 def make_eval_step(graphdef: nnx.GraphDef, mean: np.ndarray, std: np.ndarray,
-                   num_kinds: int, mesh: jax.sharding.Mesh):
+                   num_kinds: int, mesh: jax.sharding.Mesh, loss: str = "cross_entropy"):
   """Returns ``eval(params, model_state, batch) -> sums`` in eval mode.
 
   ``batch`` carries a ``weight`` column (1 for real rows, 0 for padding) and
   optionally ``kind``; the sums are the loss, correct count and count, overall
-  and per kind (arrays of length ``num_kinds``).
+  and per kind (arrays of length ``num_kinds``); the loss is the one named ``loss``.
   """
+  loss_fn = per_example_loss(loss)
 
   def evaluate(params, model_state, batch):
     images = normalize(batch["image"], mean, std)
     weights = batch["weight"]
     _, (logits, _, losses) = _loss_and_logits(graphdef, params, model_state, images,
-                                              batch["label"], weights)
+                                              batch["label"], weights, loss_fn)
     correct = (jnp.argmax(logits, -1) == batch["label"]) * weights
     sums = {"loss": jnp.sum(losses * weights), "correct": jnp.sum(correct),
             "count": jnp.sum(weights)}

@@ -1,0 +1,333 @@
+"""The edge of stability: full-batch GD on fc-tanh (Cohen et al. 2021) vs You et al.'s 2/lambda.
+
+You et al. (2019, Sec. 4.1, App. A.2) argue from ``0 < lr < 2/lambda_1`` that GD either
+converges or diverges and that a mildly increased rate diverges at once. Cohen et al.
+(ICLR 2021) showed that under full-batch GD lambda_1 *rises* (progressive sharpening) to
+``2/lr`` and then hovers there while the loss keeps falling, non-monotonically. Every run
+here is ``experiments/configs/eos_fc_tanh.py`` (fc-tanh 768-200-200-10, MSE, the first
+1000 CIFAR-10 images at 16x16, full-batch GD, no weight decay, no augmentation; sharpness on
+the whole training set every ``--sharpness-every`` steps), ``--steps`` steps (1000), five
+seeds (initialization):
+
+1. *progressive sharpening and the edge* (Cohen Fig. 1): lr 0.04, 0.02 (0.01 with
+   ``--with-slow``: its edge 200 is far above lambda_1 at initialization, ~90);
+2. *momentum*: heavy-ball 0.9 at lr 0.04: the edge is ``(2 + 2g)/lr = 95``, not ``2/lr = 50``;
+3. *a decay* (You et al.'s Fig. 5): lr 0.04 -> 0.01 at step ``steps/2``: lambda_1 rises
+   towards the new ``2/lr = 200``;
+4. *a mild increase* (You et al. App. A.2): from a run at the edge (lr 0.02, step
+   ``steps/2``) the rate x1.5 and x2; and from scratch at 1.5x the largest rate that
+   reached the edge (0.06);
+5. *the WRN with cross-entropy and BatchNorm, and SGD*: not run here (see RESULTS.md).
+
+Tests, chosen before running (``../shared/reference.md`` sec. 6), level 5%:
+
+* "``lr * lambda_1 / 2`` stays within +-10% of 1 over the last half" (per seed: the mean
+  of the logged ``lr_sharpness_half`` over steps ``(steps/2, steps]``): TOST equivalence --
+  **reproduced** when the 90% t-interval of the mean over seeds lies inside (0.9, 1.1),
+  **contradicted** when it lies wholly outside, **not resolved** otherwise. With momentum
+  the same on ``lr * lambda_1 / (2 + 2g)``.
+* Paired differences (``lrsched.train.sweep.claim``, the project's verdict rule): the
+  95% t-interval of the per-seed difference above / below 0.
+* Counts (divergences, self-stabilizations) out of n seeds: exact binomial (Clopper-Pearson
+  95%) interval of the probability: **reproduced** when it lies above 1/2 (the claim's
+  event happens more often than not), **contradicted** when below, **not resolved** else.
+  Censored outcomes (a run that never diverged within the budget) are counted, not
+  averaged.
+
+A run that diverges (loss non-finite or > 1e6) stops with the step named; it is recorded
+(``diverged.json`` in its run directory) and kept: rerunning the script reads every
+finished or diverged run back instead of training it again. Run (about 1.5-2.5 minutes a
+run on 2 shared CPU cores; 30 runs)::
+
+  nohup .venv/bin/python experiments/edge_of_stability.py > runs/eos.log 2>&1 &
+
+It writes ``experiments/results/edge_of_stability.json`` (per-seed raw numbers, the
+sharpness traces and the claims with verdicts) and ``experiments/figures/
+edge_of_stability*.png`` (Cohen et al.'s layout: training loss above, sharpness below with
+``2/lr`` dashed, one column per setting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import pathlib
+import runpy
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from lrsched.plotting import save_figure
+from lrsched.train import Config, NonFiniteLossError, train
+from lrsched.train.loop import read_history
+from lrsched.train.sweep import claim, finished_history, untested_claim, write_results
+
+HERE = pathlib.Path(__file__).resolve().parent
+MARGIN = 0.1
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def tost(values, target: float = 1.0, margin: float = MARGIN, alpha: float = 0.05) -> dict:
+  """Two one-sided t-tests: is the mean of ``values`` within ``target +- margin``?
+
+  The ``1 - 2 alpha`` (90%) t-interval of the mean lies inside the margin: equivalent
+  ("reproduced"); wholly outside: "contradicted"; otherwise "not resolved".
+  """
+  import scipy.stats
+
+  x = np.asarray(values, np.float64)
+  n, mean = x.size, float(x.mean())
+  half = float(scipy.stats.t.ppf(1 - alpha, n - 1) * x.std(ddof=1) / math.sqrt(n))
+  low, high = mean - half, mean + half
+  inside = target - margin < low and high < target + margin
+  outside = high < target - margin or low > target + margin
+  return {"n": n, "mean": mean, "ci_low": low, "ci_high": high, "confidence": 1 - 2 * alpha,
+          "margin": margin, "target": target,
+          "verdict": "reproduced" if inside else "contradicted" if outside else "not resolved"}
+
+
+def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
+  """The exact binomial ``1 - alpha`` interval of a probability from ``k`` events in ``n``."""
+  import scipy.stats
+
+  low = 0.0 if k == 0 else float(scipy.stats.beta.ppf(alpha / 2, k, n - k + 1))
+  high = 1.0 if k == n else float(scipy.stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+  return low, high
+
+
+def count_claim(text: str, event: str, outcomes: list[bool]) -> dict:
+  """A claim "``event`` happens (more often than not)", by Clopper-Pearson on the count."""
+  k, n = int(sum(outcomes)), len(outcomes)
+  low, high = clopper_pearson(k, n)
+  verdict = "reproduced" if low > 0.5 else "contradicted" if high < 0.5 else "not resolved"
+  return {"claim": text, "metric": event, "test": "Clopper-Pearson 95%", "count": k, "n": n,
+          "outcomes": [bool(o) for o in outcomes], "ci_low": low, "ci_high": high,
+          "verdict": verdict}
+
+
+def equivalence_claim(text: str, metric: str, values: list[float]) -> dict:
+  return {"claim": text, "metric": metric, "test": "TOST, 90% t-interval in (0.9, 1.1)",
+          "values": [float(v) for v in values], **tost(values)}
+
+
+# ---------------------------------------------------------------- the runs
+
+
+def base_config() -> Config:
+  return runpy.run_path(str(HERE / "configs/eos_fc_tanh.py"))["get_config"]()
+
+
+def jump(lr: float, at: int, factor: float) -> dict:
+  """A constant rate multiplied by ``factor`` (up or down) at step ``at``."""
+  return {"name": "piecewise_constant_schedule", "init_value": lr,
+          "boundaries_and_scales": {str(at): factor}}
+
+
+def configs(steps: int = 1000, sharpness_every: int = 20, with_slow: bool = False
+            ) -> dict[str, Config]:
+  """``{run name: config}``, in the order they are trained (the decisive ones first)."""
+  base = dataclasses.replace(base_config(), epochs=steps, sharpness_every=sharpness_every,
+                             checkpoint_every=steps)
+  half = steps // 2
+  runs = {"gd lr=0.04": dataclasses.replace(base, learning_rate=0.04),
+          "gd lr=0.02": dataclasses.replace(base, learning_rate=0.02),
+          "momentum 0.9 lr=0.04": dataclasses.replace(base, learning_rate=0.04, momentum=0.9),
+          "increase x1.5 at edge": dataclasses.replace(base, learning_rate=jump(0.02, half, 1.5)),
+          "increase x2 at edge": dataclasses.replace(base, learning_rate=jump(0.02, half, 2.0)),
+          "scratch lr=0.06": dataclasses.replace(base, learning_rate=0.06),
+          "decay 0.04->0.01": dataclasses.replace(base, learning_rate=jump(0.04, half, 0.25))}
+  if with_slow:
+    runs["gd lr=0.01"] = dataclasses.replace(base, learning_rate=0.01)
+  return runs
+
+
+def run_one(config: Config, run_dir: pathlib.Path) -> dict:
+  """Trains (or reads back) one run; returns its history, sharpness log and divergence."""
+  marker = run_dir / "diverged.json"
+  diverged = json.loads(marker.read_text()) if marker.is_file() else None
+  if diverged is None and finished_history(config, run_dir) is None:
+    try:
+      train(config, run_dir, resume=True)
+    except NonFiniteLossError as error:
+      diverged = {"step": error.step, "message": str(error)}
+      marker.write_text(json.dumps(diverged) + "\n")
+  history = read_history(run_dir / "metrics.jsonl", config.epochs)
+  path = run_dir / "sharpness.jsonl"
+  sharpness = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+  return {"history": history, "sharpness": sharpness, "diverged": diverged}
+
+
+def late_mean(run: dict, key: str, start: int) -> float:
+  """The mean of a sharpness-log column over steps > ``start`` (NaN if none)."""
+  values = [r[key] for r in run["sharpness"] if r["step"] > start]
+  return float(np.mean(values)) if values else math.nan
+
+
+def losses(run: dict) -> np.ndarray:
+  return np.array([r["train_loss"] for r in run["history"]])
+
+
+def self_stabilized(run: dict, at: int, window: int) -> bool:
+  """After a rate change at step ``at``: no divergence, and the loss is back below its
+  value just before the change within ``window`` steps."""
+  if run["diverged"] is not None:
+    return False
+  loss = losses(run)
+  before = loss[at - 1]
+  return bool(np.any(loss[at:at + window] < before))
+
+
+def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: int) -> list:
+  half = steps // 2
+  out = []
+
+  def lsh(name, key="lr_sharpness_half"):
+    return [late_mean(r, key, half) for r in results[name]]
+
+  for name in ("gd lr=0.04", "gd lr=0.02", "gd lr=0.01"):
+    if name in results:
+      out.append(equivalence_claim(
+          f"{name}: lr*lambda_1/2 stays within +-10% of 1 over the last half (steps "
+          f"{half + 1}-{steps}; Cohen et al.'s edge of stability)", "lr_sharpness_half",
+          lsh(name)))
+  for name in (n for n in ("gd lr=0.04", "gd lr=0.02") if n in results):
+    first = [float(np.mean([r["sharpness"] for r in run["sharpness"][:3]]))
+             for run in results[name]]
+    peak = [float(np.max([r["sharpness"] for r in run["sharpness"]])) for run in results[name]]
+    out.append(claim(f"{name}: progressive sharpening (lambda_1's maximum above its first "
+                     f"three estimates)", "sharpness", "max", "first three", peak, first, ">"))
+    final = [float(losses(r)[-1]) for r in results[name]]
+    mid = [float(losses(r)[half - 1]) for r in results[name]]
+    out.append(claim(f"{name}: the loss keeps falling at the edge (final below step {half})",
+                     "train_loss", "final", f"step {half}", final, mid, "<"))
+    ups = [bool(np.any(np.diff(losses(r)[half:]) > 0)) for r in results[name]]
+    out.append(count_claim(f"{name}: the loss is non-monotone over the last half",
+                           "some step increases the training loss", ups))
+  if "momentum 0.9 lr=0.04" in results:
+    name = "momentum 0.9 lr=0.04"
+    out.append(equivalence_claim(
+        f"{name}: the edge is (2+2g)/lr: lr*lambda_1/(2+2g) within +-10% of 1 over the last "
+        f"half", "lr_sharpness_momentum", lsh(name, "lr_sharpness_momentum")))
+    out.append(equivalence_claim(
+        f"{name}: the edge is 2/lr (You et al.'s bound without momentum): lr*lambda_1/2 "
+        f"within +-10% of 1", "lr_sharpness_half", lsh(name)))
+  if "decay 0.04->0.01" in results:
+    name = "decay 0.04->0.01"
+    before = [float(np.mean([r["sharpness"] for r in run["sharpness"]
+                             if half - 100 < r["step"] <= half])) for run in results[name]]
+    end = [float(np.mean([r["sharpness"] for r in run["sharpness"][-3:]]))
+           for run in results[name]]
+    out.append(claim(f"{name}: after the decay at step {half} lambda_1 rises above the old "
+                     f"edge 2/0.04 = 50 (last three estimates vs the 100 steps before)",
+                     "sharpness", "end", "before the decay", end, before, ">"))
+    out.append(equivalence_claim(
+        f"{name}: lambda_1 reaches the new edge 2/0.01 = 200 by the end (lr*lambda_1/2 of the "
+        f"last three estimates within +-10% of 1)", "lr_sharpness_half",
+        [float(np.mean([r["lr_sharpness_half"] for r in run["sharpness"][-3:]]))
+         for run in results[name]]))
+  window = max(steps // 5, 1)
+  for name in ("increase x1.5 at edge", "increase x2 at edge"):
+    if name in results:
+      out.append(count_claim(f"{name} (lr 0.02 -> step {half}): 'diverges at once' (You et "
+                             f"al. App. A.2)", "diverged",
+                             [r["diverged"] is not None for r in results[name]]))
+      out.append(count_claim(
+          f"{name}: self-stabilizes (no divergence; the loss back below its pre-increase "
+          f"value within {window} steps)", "self-stabilized",
+          [self_stabilized(r, half, window) for r in results[name]]))
+  if "scratch lr=0.06" in results:
+    out.append(count_claim("lr 0.06 from scratch (1.5x the largest rate shown at the edge): "
+                           "diverges", "diverged",
+                           [r["diverged"] is not None for r in results["scratch lr=0.06"]]))
+  out.append(untested_claim(
+      "the project's WRN (cross-entropy, BatchNorm, GD of section 3) and SGD at batch 64, "
+      "256 and full: lambda_1 settles below 2/lr, lower for smaller batches",
+      "not run in this session's CPU budget; RESULTS.md section 3 already measures the GD "
+      "WRN at (2+2g)/lr"))
+  return out
+
+
+def plot(results: dict[str, list[dict]], runs: dict[str, Config], path: pathlib.Path) -> None:
+  """Cohen et al.'s layout: loss on top, sharpness (2/lr dashed) below, one column a run."""
+  names = list(results)
+  fig = Figure(figsize=(3.2 * len(names), 6), layout="constrained")
+  axes = fig.subplots(2, len(names), squeeze=False)
+  for col, name in enumerate(names):
+    for seed, run in enumerate(results[name]):
+      alpha = 1.0 if seed == 0 else 0.35
+      loss = losses(run)
+      axes[0, col].plot(np.arange(1, len(loss) + 1), loss, color="C0", alpha=alpha, lw=0.8)
+      steps = [r["step"] for r in run["sharpness"]]
+      axes[1, col].plot(steps, [r["sharpness"] for r in run["sharpness"]], color="C1",
+                        alpha=alpha, lw=0.8)
+      if seed == 0:
+        axes[1, col].plot(steps, [r["gd_threshold"] for r in run["sharpness"]], "k--", lw=1,
+                          label="2 / lr")
+        if runs[name].momentum:
+          axes[1, col].plot(steps, [r["momentum_threshold"] for r in run["sharpness"]], "k:",
+                            lw=1, label="(2+2g) / lr")
+      if run["diverged"] is not None:
+        axes[0, col].axvline(run["diverged"]["step"], color="r", lw=0.6, alpha=alpha)
+    axes[0, col].set_title(name, fontsize="small")
+    axes[0, col].set_yscale("log")
+    axes[0, col].set_ylabel("training loss (MSE)")
+    axes[1, col].set_ylabel("sharpness lambda_1")
+    axes[1, col].set_xlabel("step")
+    axes[1, col].legend(fontsize="x-small")
+  fig.suptitle("fc-tanh, MSE, full-batch GD on 1000 CIFAR-10 images (seed 0 solid, others "
+               "faint)")
+  save_figure(fig, path)
+
+
+def main(argv: list[str] | None = None) -> dict:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--workdir", default="runs/edge_of_stability", help="run directories")
+  parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+  parser.add_argument("--steps", type=int, default=1000)
+  parser.add_argument("--sharpness-every", type=int, default=20)
+  parser.add_argument("--with-slow", action="store_true", help="also lr 0.01 (edge 200)")
+  parser.add_argument("--only", nargs="*", default=None, help="run names to train")
+  parser.add_argument("--results", default=str(HERE / "results/edge_of_stability.json"))
+  parser.add_argument("--figures", default=str(HERE / "figures"))
+  args = parser.parse_args(argv)
+  runs = configs(args.steps, args.sharpness_every, args.with_slow)
+  if args.only:
+    runs = {k: v for k, v in runs.items() if k in args.only}
+  results = {}
+  for name, config in runs.items():
+    results[name] = []
+    for seed in args.seeds:
+      run_dir = pathlib.Path(args.workdir) / name.replace(" ", "_") / f"seed{seed}"
+      results[name].append(run_one(dataclasses.replace(config, seed=seed), run_dir))
+      print(f"{name} seed {seed}: late lr*lambda/2 "
+            f"{late_mean(results[name][-1], 'lr_sharpness_half', args.steps // 2):.3f}, "
+            f"diverged {results[name][-1]['diverged']}", flush=True)
+  claims = summarize(runs, results, args.steps)
+  record = {"experiment": "edge_of_stability", "claims": claims, "runs": {
+      name: {"seeds": args.seeds, "config": json.loads(json.dumps(runs[name].to_dict())),
+             "late_lr_sharpness_half": [late_mean(r, "lr_sharpness_half", args.steps // 2)
+                                        for r in per_seed],
+             "late_lr_sharpness_momentum": [late_mean(r, "lr_sharpness_momentum",
+                                                      args.steps // 2) for r in per_seed],
+             "final": {"train_loss": [float(losses(r)[-1]) for r in per_seed],
+                       "test_accuracy": [r["history"][-1].get("test_accuracy")
+                                         for r in per_seed]},
+             "diverged_step": [None if r["diverged"] is None else r["diverged"]["step"]
+                               for r in per_seed],
+             "sharpness": [[[r["step"], r["sharpness"], r["num_hvps"]] for r in run["sharpness"]]
+                           for run in per_seed],
+             "train_loss": [[float(v) for v in losses(r)[::10]] for r in per_seed]}
+      for name, per_seed in results.items()}}
+  write_results(args.results, record)
+  plot(results, runs, pathlib.Path(args.figures) / "edge_of_stability.png")
+  for item in claims:
+    print(f"{item['verdict']:>13}: {item['claim']}")
+  return record
+
+
+if __name__ == "__main__":
+  main()
