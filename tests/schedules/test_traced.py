@@ -24,6 +24,7 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import lrsched
@@ -305,3 +306,37 @@ def test_concrete_arrays_are_taken_as_their_numbers():
                                 lrsched.sgdr(float(jnp.float32(0.5)), 10)(counts))
   np.testing.assert_array_equal(lrsched.rex(np.float64(0.1), 10)(counts),
                                 lrsched.rex(0.1, 10)(counts))
+
+
+# The traced-path formulas (lrsched/schedules/_optax_traced.py) against optax's own
+# schedules at concrete values: they must give optax's values, not just similar ones.
+_COUNTS = [0, 1, 2, 9, 10, 11, 49, 50, 51, 99, 100, 101, 150, 199, 200, 250, 10**6]
+
+
+def _values(schedule):
+  return np.array([float(schedule(c)) for c in _COUNTS])  # optax's take scalar counts
+
+
+@pytest.mark.parametrize("scales", [{}, {10: 0.5}, {10: 0.5, 50: 2.0, 100: 0.1},
+                                    {50: 0.0, 200: 3.0}])
+def test_traced_piecewise_formulas_equal_optax(scales):
+  from lrsched.schedules import _optax_traced
+
+  got = _values(_optax_traced.piecewise_constant(0.3, scales))
+  want = _values(optax.piecewise_constant_schedule(0.3, scales))
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+  for kind in ("linear", "cosine"):
+    got = _values(_optax_traced.piecewise_interpolate(kind, 0.3, scales))
+    want = _values(optax.piecewise_interpolate_schedule(kind, 0.3, scales))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize(("rate", "staircase", "end", "begin"),
+                         [(0.5, False, None, 0), (0.5, True, 0.01, 10), (1.5, False, 4.0, 5),
+                          (0.9, True, None, 100)])
+def test_traced_exponential_decay_equals_optax(rate, staircase, end, begin):
+  from lrsched.schedules import _optax_traced
+
+  got = _values(_optax_traced.exponential_decay(0.3, 20, rate, begin, staircase, end))
+  want = _values(optax.exponential_decay(0.3, 20, rate, begin, staircase, end))
+  np.testing.assert_allclose(got, want, rtol=1e-6)
