@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import importlib.util
 import inspect
 import math
 import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from lrsched.names import did_you_mean
 
 WEIGHT_DECAY_MASKS = ("all", "kernels", "none")
 COMPUTE_DTYPES = ("float32", "bfloat16")
@@ -38,7 +41,14 @@ class Config:
     train_subset: use only the first N training samples (0: all).
     model: ``{"name": "wide_resnet" | "preresnet", **kwargs}`` for
       :func:`lrsched.models.build_model`; ``num_classes`` and ``in_channels`` are
-      filled in from the data when absent.
+      filled in from the data when absent. The name and the arguments are checked when the
+      Config is made (:func:`lrsched.models.check_model_spec`).
+    loss: the training loss, one of :data:`lrsched.losses.LOSSES`: ``"cross_entropy"``
+      (softmax cross-entropy, the default) or ``"mse"`` (the square loss of the
+      edge-of-stability papers, ``0.5 * mean_i ||f(x_i) - onehot(y_i)||^2`` on the raw
+      outputs; Cohen et al. 2021). Training, evaluation, the sharpness tracker, the range
+      test and ``lrsched hessian`` all use it; labels outside the model's ``num_classes``
+      are refused before training.
     batch_size: global batch size (all devices and hosts together).
     epochs: number of epochs.
     optimizer: ``"sgd"`` (momentum SGD with PyTorch-style coupled weight decay:
@@ -46,8 +56,12 @@ class Config:
       optimizer (``"adamw"``, ``"lamb"``, ...) built with ``optimizer_kwargs``.
     optimizer_kwargs: extra keyword arguments of the optax optimizer.
     learning_rate: a number or a schedule spec for :func:`lrsched.from_spec`
-      (``"unit": "epochs"`` is converted with the run's steps per epoch).
-    momentum: a number or a schedule spec (``"sgd"`` only).
+      (``"unit": "epochs"`` is converted with the run's steps per epoch). A spec is built
+      when the Config is made, so a bad spec fails here, and its values must be >= 0
+      (``lrsched.train.optimizer.check_config_schedule``; a spec in epochs is built at a
+      stand-in 1 step per epoch for that check, the data not being loaded yet).
+    momentum: a number or a schedule spec (``"sgd"`` only), checked the same way: its values
+      must be in [0, 1).
     nesterov: Nesterov momentum (``"sgd"`` only).
     weight_decay: coupled L2 weight decay (``"sgd"`` only).
     momentum_init: ``None`` (a zero momentum buffer) or ``"exp_lr"``: start the SGD
@@ -78,7 +92,9 @@ class Config:
     sharpness_every: every N steps, estimate the top Hessian eigenvalue of the training
       loss on a probe batch and log it beside ``2/lr`` and ``(2+2 momentum)/lr`` in
       ``sharpness.jsonl``/``sharpness.png`` (0: off); see :mod:`lrsched.train.sharpness`.
-    sharpness_batch_size: the probe batch (the first N training samples; 0: ``batch_size``).
+    sharpness_batch_size: the probe batch (the first N training samples; 0: ``batch_size``;
+      the training set's size: all of it, as the edge-of-stability papers measure; more
+      than the training set is refused).
     snapshots: snapshot ensembles: keep the model at the end of every cycle of an
       ``sgdr`` or ``cyclic`` learning rate (in ``workdir/snapshots``) and report the
       ensemble's and the last snapshot's evaluation accuracy after each new snapshot.
@@ -120,6 +136,7 @@ class Config:
   train_subset: int = 0
   model: dict[str, Any] = dataclasses.field(
       default_factory=lambda: {"name": "wide_resnet", "depth": 10, "widen_factor": 1})
+  loss: str = "cross_entropy"
   batch_size: int = 128
   epochs: int = 10
   optimizer: str = "sgd"
@@ -177,6 +194,9 @@ class Config:
       value = getattr(self, name)
       if not isinstance(value, Mapping) or "name" not in value:
         raise ValueError(f"{name} must be a dict with a 'name' key, got {value!r}")
+    from lrsched.losses import check_loss_name  # lazily: configs load without jax
+
+    check_loss_name(self.loss, "loss")
     if self.weight_decay_mask not in WEIGHT_DECAY_MASKS:
       raise ValueError(f"weight_decay_mask must be one of {WEIGHT_DECAY_MASKS}, "
                        f"got {self.weight_decay_mask!r}")
@@ -186,6 +206,9 @@ class Config:
       if isinstance(value, Mapping):
         if not isinstance(value.get("name"), str):
           raise ValueError(f"{name}: a schedule spec needs a string 'name', got {value!r}")
+        from lrsched.train.optimizer import check_config_schedule  # lazily: imports optax
+
+        check_config_schedule(name, value, self.epochs)  # builds it: a bad spec fails here
         continue
       if name == "learning_rate":
         _check_number(name, value, 0.0, math.inf, "[0, inf) or a schedule spec dict",
@@ -206,6 +229,9 @@ class Config:
     if "dtype" in self.model:
       raise ValueError(f"model: set the compute dtype with the config field compute_dtype, "
                        f"not model.dtype (got {self.model['dtype']!r})")
+    from lrsched.models import check_model_spec  # name and arguments ("did you mean")
+
+    check_model_spec(self.model["name"], {k: v for k, v in self.model.items() if k != "name"})
     if self.momentum_init is not None:
       lr = self.learning_rate
       if self.momentum_init != "exp_lr":
@@ -243,17 +269,9 @@ class Config:
                          f"config fields momentum, nesterov, weight_decay, "
                          f"weight_decay_mask), got {sorted(self.optimizer_kwargs)}")
       return
-    import optax  # lazily: configs load without it
+    from lrsched.train.optimizer import optax_optimizer  # lazily: imports optax
 
-    factory = getattr(optax, self.optimizer, None)
-    if not callable(factory):
-      raise ValueError(f"optimizer must be 'sgd' or the name of an optax optimizer "
-                       f"('adamw', 'lamb', ...), got {self.optimizer!r}")
-    allowed = set(inspect.signature(factory).parameters) - {"learning_rate"}
-    unknown = sorted(set(self.optimizer_kwargs) - allowed)
-    if unknown:
-      raise ValueError(f"optimizer_kwargs: optax.{self.optimizer} has no argument(s) "
-                       f"{unknown}; it takes {sorted(allowed)}")
+    optax_optimizer(self.optimizer, self.optimizer_kwargs)  # "did you mean" for both
 
   def _check_adaptive(self) -> None:
     """``autodecay`` and ``plateau``: dicts whose transformations build."""
@@ -280,6 +298,23 @@ class Config:
 
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)
+
+
+_dataclass_init = Config.__init__
+
+
+@functools.wraps(_dataclass_init)
+def _init(self: Config, *args: Any, **kwargs: Any) -> None:
+  """The dataclass's ``__init__``, with a "did you mean" for an unknown keyword."""
+  fields = [f.name for f in dataclasses.fields(Config)]
+  for key in kwargs:
+    if key not in fields:
+      raise TypeError(f"Config() got an unexpected keyword argument {key!r}"
+                      f"{did_you_mean(key, fields)}; fields: {sorted(fields)}")
+  _dataclass_init(self, *args, **kwargs)
+
+
+Config.__init__ = _init
 
 
 def _check_number(name: str, value: Any, low: float, high: float, allowed: str, *,
@@ -315,8 +350,8 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
       raise ValueError(f"an override must look like key=value, got {item!r}")
     path = key.strip().split(".")
     if path[0] not in fields:
-      raise ValueError(f"unknown config field {path[0]!r} in override {item!r}; "
-                       f"fields: {sorted(fields)}")
+      raise ValueError(f"unknown config field {path[0]!r} in override {item!r}"
+                       f"{did_you_mean(path[0], fields)}; fields: {sorted(fields)}")
     target = values
     for part in path[:-1]:
       if not isinstance(target.get(part), dict):
@@ -342,4 +377,6 @@ def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> Conf
   if not isinstance(config, Config):
     raise ValueError(f"get_config() in {str(path)!r} must return lrsched.train.Config, "
                      f"got {type(config).__name__}")
-  return apply_overrides(config, overrides)
+  from lrsched.train import small_mode  # LRSCHED_SMALL=1: a tiny run (the docs' tests)
+
+  return small_mode.apply(apply_overrides(config, overrides))
