@@ -57,3 +57,19 @@ def unknown_name_error(kind: str, name: object, choices: Iterable[str]) -> Value
   """
   choices = sorted(choices)
   return ValueError(f"{kind} must be one of {choices}, got {name!r}{did_you_mean(name, choices)}")
+
+
+def did_you_mean_each(names: Iterable[str], choices: Iterable[str]) -> str:
+  """:func:`did_you_mean` for a list of unknown names: one name's suffix, or each one's.
+
+  Example:
+    >>> did_you_mean_each(["epoch"], ["epochs", "seed"])
+    " (did you mean 'epochs'?)"
+    >>> did_you_mean_each(["epoch", "sed", "xyz"], ["epochs", "seed"])
+    "; 'epoch' (did you mean 'epochs'?); 'sed' (did you mean 'seed'?)"
+  """
+  names, choices = list(names), list(choices)
+  if len(names) == 1:
+    return did_you_mean(names[0], choices)
+  return "".join(f"; {k!r}{did_you_mean(k, choices)}" for k in names
+                 if did_you_mean(k, choices))

@@ -457,7 +457,7 @@ def optimizer_factory_from_config(config) -> OptimizerFactory:
 
   Momentum given as a schedule spec is taken at its first step.
   """
-  from lrsched.train.optimizer import sgd_with_weight_decay
+  from lrsched.train.optimizer import optax_optimizer, sgd_with_weight_decay
 
   if config.optimizer == "sgd":
     momentum = _initial_momentum(config)
@@ -469,10 +469,7 @@ def optimizer_factory_from_config(config) -> OptimizerFactory:
     return lambda lr: sgd_with_weight_decay(lr, momentum=momentum,
                                             weight_decay=weight_decay,
                                             nesterov=config.nesterov, mask=mask)
-  factory = getattr(optax, config.optimizer, None)
-  if not callable(factory):
-    raise ValueError(f"optimizer must be 'sgd' or the name of an optax optimizer, "
-                     f"got {config.optimizer!r}")
+  factory = optax_optimizer(config.optimizer, config.optimizer_kwargs)
   return lambda lr: factory(learning_rate=lr, **config.optimizer_kwargs)
 
 

@@ -9,7 +9,7 @@ from flax import nnx
 
 from lrsched.models.mlp import MLP, FullyConnected
 from lrsched.models.resnets import Fixed, FixedLinear, PreActBlock, PreResNet, WideResNet
-from lrsched.names import did_you_mean, unknown_name_error
+from lrsched.names import did_you_mean_each, unknown_name_error
 
 _MODELS = {"wide_resnet": WideResNet, "preresnet": PreResNet, "mlp": MLP, "fc": FullyConnected}
 
@@ -77,19 +77,12 @@ def check_model_spec(name: object, kwargs: Mapping[str, object]) -> type[nnx.Mod
              and p.default is inspect.Parameter.empty and k not in kwargs
              and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
   if unknown or missing:
-    hints = _hints(unknown, [a for a in allowed if a not in kwargs])
+    hints = did_you_mean_each(unknown, [a for a in allowed if a not in kwargs])
     raise ValueError(f"model {name!r}: " + "; ".join(
         ([f"unknown argument(s) {unknown}{hints}"] if unknown else [])
         + ([f"missing argument(s) {missing}"] if missing else []))
         + f" (it takes {allowed})")
   return cls
-
-
-def _hints(unknown: list[str], choices: list[str]) -> str:
-  """``" (did you mean 'x'?)"`` for one unknown name, ``"; 'a' (did you mean 'x'?)"`` each."""
-  if len(unknown) == 1:
-    return did_you_mean(unknown[0], choices)
-  return "".join(f"; {k!r}{did_you_mean(k, choices)}" for k in unknown if did_you_mean(k, choices))
 
 
 __all__ = ["MLP", "Fixed", "FixedLinear", "FullyConnected", "PreActBlock", "PreResNet",

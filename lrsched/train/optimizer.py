@@ -25,7 +25,7 @@ import numpy as np
 import optax
 
 from lrsched.adaptive import autodecay, reduce_on_plateau
-from lrsched.names import did_you_mean
+from lrsched.names import did_you_mean, did_you_mean_each
 from lrsched.schedules import from_spec
 from lrsched.train.config import Config
 
@@ -309,9 +309,7 @@ def optax_optimizer(name: str, kwargs: Mapping[str, Any] = ()) -> Any:
   allowed = sorted(set(inspect.signature(factory).parameters) - {"learning_rate"})
   unknown = sorted(set(kwargs) - set(allowed))
   if unknown:
-    hints = (did_you_mean(unknown[0], allowed) if len(unknown) == 1 else
-             "".join(f"; {k!r}{did_you_mean(k, allowed)}" for k in unknown
-                     if did_you_mean(k, allowed)))
-    raise ValueError(f"optimizer_kwargs: optax.{name} has no argument(s) {unknown}{hints}; "
+    raise ValueError(f"optimizer_kwargs: optax.{name} has no argument(s) {unknown}"
+                     f"{did_you_mean_each(unknown, allowed)}; "
                      f"it takes {allowed}")
   return factory
