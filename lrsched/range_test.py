@@ -457,7 +457,8 @@ def optimizer_factory_from_config(config) -> OptimizerFactory:
 
   Momentum given as a schedule spec is taken at its first step.
   """
-  from lrsched.train.optimizer import optax_optimizer, sgd_with_weight_decay
+  from lrsched.train.optimizer import sgd_with_weight_decay
+  from lrsched.train.specs import optax_optimizer
 
   if config.optimizer == "sgd":
     momentum = _initial_momentum(config)

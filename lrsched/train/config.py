@@ -39,10 +39,12 @@ class Config:
     eval_train: also evaluate on the training split (eval mode, no augmentation);
       this is where per-kind accuracy on noisy PS10 samples is measured.
     train_subset: use only the first N training samples (0: all).
-    model: ``{"name": "wide_resnet" | "preresnet", **kwargs}`` for
-      :func:`lrsched.models.build_model`; ``num_classes`` and ``in_channels`` are
-      filled in from the data when absent. The name and the arguments are checked when the
-      Config is made (:func:`lrsched.models.check_model_spec`).
+    model: ``{"name": "wide_resnet" | "preresnet" | "mlp" | "fc", **kwargs}`` for
+      :func:`lrsched.models.build_model` (``"mlp"``: channel means, for PS10; ``"fc"``: a
+      fully connected network on flattened pixels, the edge-of-stability model);
+      ``num_classes`` and ``in_channels`` are filled in from the data when absent. The name
+      and the arguments are checked when the Config is made
+      (:func:`lrsched.models.check_model_spec`).
     loss: the training loss, one of :data:`lrsched.losses.LOSSES`: ``"cross_entropy"``
       (softmax cross-entropy, the default) or ``"mse"`` (the square loss of the
       edge-of-stability papers, ``0.5 * mean_i ||f(x_i) - onehot(y_i)||^2`` on the raw
@@ -58,7 +60,7 @@ class Config:
     learning_rate: a number or a schedule spec for :func:`lrsched.from_spec`
       (``"unit": "epochs"`` is converted with the run's steps per epoch). A spec is built
       when the Config is made, so a bad spec fails here, and its values must be >= 0
-      (``lrsched.train.optimizer.check_config_schedule``; a spec in epochs is built at a
+      (``lrsched.train.specs.check_config_schedule``; a spec in epochs is built at a
       stand-in 1 step per epoch for that check, the data not being loaded yet).
     momentum: a number or a schedule spec (``"sgd"`` only), checked the same way: its values
       must be in [0, 1).
@@ -206,7 +208,7 @@ class Config:
       if isinstance(value, Mapping):
         if not isinstance(value.get("name"), str):
           raise ValueError(f"{name}: a schedule spec needs a string 'name', got {value!r}")
-        from lrsched.train.optimizer import check_config_schedule  # lazily: imports optax
+        from lrsched.train.specs import check_config_schedule  # lazily: imports optax
 
         check_config_schedule(name, value, self.epochs)  # builds it: a bad spec fails here
         continue
@@ -269,7 +271,7 @@ class Config:
                          f"config fields momentum, nesterov, weight_decay, "
                          f"weight_decay_mask), got {sorted(self.optimizer_kwargs)}")
       return
-    from lrsched.train.optimizer import optax_optimizer  # lazily: imports optax
+    from lrsched.train.specs import optax_optimizer  # lazily: imports optax
 
     optax_optimizer(self.optimizer, self.optimizer_kwargs)  # "did you mean" for both
 

@@ -1,7 +1,7 @@
 """A Config builds its schedule specs and checks its names when it is made (issue 24, 2 and 7).
 
 A learning-rate or momentum spec is built by :class:`Config` with the code path training takes
-(:func:`lrsched.train.optimizer.config_schedule`), so a spec that would fail when training
+(:func:`lrsched.train.specs.config_schedule`), so a spec that would fail when training
 starts fails at ``Config(...)``; its values are checked against the field's range. Unknown
 config fields, model names and arguments and optimizer names come with a "did you mean".
 """
@@ -17,7 +17,7 @@ from lrsched import schedules
 from lrsched.models import build_model, check_model_spec, model_names
 from lrsched.schedules import registry
 from lrsched.train import Config
-from lrsched.train import optimizer as optimizer_lib
+from lrsched.train import specs as specs_lib
 from lrsched.train.config import apply_overrides
 
 # Notebook 02's WSD spec as it was (cell 7): ``decay_steps`` is optax's name, not wsd's.
@@ -39,7 +39,7 @@ def test_config_and_training_build_a_spec_the_same_way():
   with pytest.raises(ValueError) as at_config:
     Config(learning_rate=NOTEBOOK_02_WSD)
   with pytest.raises(ValueError) as at_training:
-    optimizer_lib.config_schedule("learning_rate", NOTEBOOK_02_WSD, steps_per_epoch=16)
+    specs_lib.config_schedule("learning_rate", NOTEBOOK_02_WSD, steps_per_epoch=16)
   assert str(at_config.value) == str(at_training.value)
 
 
@@ -107,7 +107,7 @@ def test_a_duration_too_short_at_one_step_per_epoch_is_built_at_a_finer_stand_in
   with pytest.raises(ValueError, match="total_steps"):
     schedules.from_spec(spec, 1)
   config = Config(learning_rate=spec, epochs=1)
-  schedule = optimizer_lib.config_schedule("learning_rate", config.learning_rate, 50)
+  schedule = specs_lib.config_schedule("learning_rate", config.learning_rate, 50)
   peak = max(float(schedule(t)) for t in range(50))  # 50 steps at 50 steps per epoch
   assert peak == pytest.approx(0.1, rel=1e-6)
 
@@ -150,10 +150,10 @@ def test_valid_specs_are_accepted(spec):
 
 
 def test_the_check_samples_every_step_of_a_short_schedule():
-  steps = optimizer_lib._steps_to_check([0.1, 300.0, 4.0])
+  steps = specs_lib._steps_to_check([0.1, 300.0, 4.0])
   assert set(range(4097)) <= set(steps.tolist())
   assert {301, 600, 3000, 10**6} <= set(steps.tolist())  # past the end
-  long = optimizer_lib._steps_to_check([123_457.0])
+  long = specs_lib._steps_to_check([123_457.0])
   assert {123_456, 123_457, 123_458, 246_914, 1_234_570} <= set(long.tolist())
   assert np.max(np.diff(np.unique(long[long <= 123_457]))) <= 123_457 / 4096 + 1
 
@@ -162,7 +162,7 @@ def test_a_spec_is_built_once_however_often_the_config_is_remade(monkeypatch):
   spec = {"name": "step_decay", "init_value": 0.1, "boundaries": [3, 7], "unit": "epochs"}
   Config(learning_rate=spec, epochs=9)
   calls = []
-  monkeypatch.setattr(optimizer_lib, "from_spec",
+  monkeypatch.setattr(specs_lib, "from_spec",
                       lambda *args: calls.append(args) or schedules.from_spec(*args))
   config = Config(learning_rate=dict(spec), epochs=9)
   dataclasses.replace(config, seed=3)
@@ -213,7 +213,7 @@ def test_optimizer_names_and_arguments_suggest_the_close_one():
   with pytest.raises(ValueError, match=r"optax.adamw has no argument\(s\) \['weight_dacay'\] "
                                        r"\(did you mean 'weight_decay'\?\)"):
     Config(optimizer="adamw", optimizer_kwargs={"weight_dacay": 1e-4})
-  names = optimizer_lib.optax_optimizer_names()
+  names = specs_lib.optax_optimizer_names()
   assert {"adamw", "lamb", "sgd", "lion"} <= set(names)
   assert not {"chain", "scale_by_adam", "scale_by_learning_rate"} & set(names)
   with pytest.raises(ValueError, match="got 'chain'"):  # callable, but not an optimizer
