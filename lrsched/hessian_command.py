@@ -61,6 +61,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
   parser.add_argument("--tol", type=float, default=1e-3,
                       help="relative residual tolerance (default: 1e-3)")
   parser.add_argument("--max-matvecs", type=int, help="HVP budget of the eigensolver")
+  parser.add_argument("--max-basis", type=_max_basis,
+                      help="Lanczos: keep at most this many basis vectors (>= k + 2) by thick "
+                           "restarts, or 'auto' (2k + 10): bounded memory for large models "
+                           "(default: no restart, one vector per HVP)")
   parser.add_argument("--mode", choices=("eval", "train"), default="eval",
                       help="BatchNorm: running statistics (eval) or batch statistics (train)")
   parser.add_argument("--trace-probes", type=int, default=0,
@@ -76,6 +80,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="also estimate on this many disjoint subsets of the batches and "
                            "show the spread (default: 4 when there are >= 4 batches, else "
                            "none; 0: none)")
+  parser.add_argument("--jackknife", action=argparse.BooleanOptionalAction, default=None,
+                      help="delete-one-batch jackknife of the eigenvalues and the trace: "
+                           "bias-corrected estimate, standard error and 95%% t-interval of "
+                           "the full-data estimate (B more eigensolver runs on B-1 batches; "
+                           "free for the trace) (default: on with >= 3 batches)")
   parser.add_argument("--per-layer", action="store_true",
                       help="also the top eigenvalue and trace (20 probes) of each layer's "
                            "diagonal Hessian block: a table and per_layer.png")
@@ -85,6 +94,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       f"./{_DEFAULT_OUT})")
   parser.set_defaults(run=run, check=check_arguments)
   return parser
+
+
+def _max_basis(text: str) -> int | str:
+  """``--max-basis``: ``auto`` or an integer."""
+  if text == "auto":
+    return text
+  try:
+    return int(text)
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"must be an integer >= k + 2 or 'auto', got {text!r}") \
+        from None
 
 
 def check_arguments(args: argparse.Namespace) -> None:
@@ -105,6 +125,10 @@ def check_arguments(args: argparse.Namespace) -> None:
     if value is not None and value < least:
       kind = "a positive integer" if least else "an integer >= 0"
       raise ValueError(f"{name} must be {kind}, got {value}")
+  max_basis = getattr(args, "max_basis", None)
+  if isinstance(max_basis, int) and args.k is not None and max_basis < args.k + 2:
+    raise ValueError(f"--max-basis must be 'auto' or an integer >= k + 2 = {args.k + 2} (the "
+                     f"k wanted Ritz vectors, the residual and a new direction), got {max_basis}")
 
 
 def _load_config(args: argparse.Namespace):
@@ -204,6 +228,18 @@ def plot_per_layer(rows: list[dict], path: pathlib.Path, title: str) -> None:
   save_figure(fig, path)
 
 
+def _print_jackknife(jack: dict, what: str) -> None:
+  """The jackknife's rows: full-data estimate, bias-corrected estimate, s.e., t-interval."""
+  level = f"{100 * jack['confidence']:g}%"
+  print(f"jackknife of the {what} over {jack['batches']} batches (delete one batch; "
+        f"{level} t-interval, {jack['dof']} dof):")
+  print(f"{'i':>3s} {'full data':>12s} {'jackknife':>12s} {'s.e.':>10s}  {level} interval")
+  for i, (full, est, se, lo, hi) in enumerate(zip(
+      jack["full"], jack["estimate"], jack["std_error"], jack["ci_low"], jack["ci_high"],
+      strict=True), 1):
+    print(f"{i:3d} {full:12.5g} {est:12.5g} {se:10.3g}  [{lo:.5g}, {hi:.5g}]")
+
+
 def run(args: argparse.Namespace) -> dict:
   """Runs the sub-command; returns the JSON record it wrote."""
   from lrsched.data import normalize
@@ -229,8 +265,10 @@ def run(args: argparse.Namespace) -> dict:
               f"{operator.size} parameters)"):
     bars = (4 if len(batches) >= 4 else None) if args.error_bars is None else (
         args.error_bars or None)
+    jack = len(batches) >= 3 if getattr(args, "jackknife", None) is None else args.jackknife
     eig = top_eigenvalues(operator, k=args.k, method=args.method, tol=args.tol,
-                          max_matvecs=args.max_matvecs, seed=args.seed, error_bars=bars)
+                          max_matvecs=args.max_matvecs, seed=args.seed, error_bars=bars,
+                          max_basis=getattr(args, "max_basis", None), jackknife=jack)
   lrs, momentum = _schedule_values(config, steps_per_epoch)
   intervals = convergence_intervals(eig.eigenvalues, momentum)
   source = args.run_dir if args.run_dir is not None else f"{args.config} (initialization)"
@@ -252,12 +290,17 @@ def run(args: argparse.Namespace) -> dict:
       intervals.upper, strict=True), 1):
     print(f"{i:3d} {value:12.5g} {res:9.2e} {'yes' if ok else 'NO':>4s} {gd:10.4g} {up:18.4g}")
   if not eig.all_converged:
-    print(f"WARNING: {int((~eig.converged).sum())} value(s) did not reach tol={args.tol:g}; "
-          f"raise --max-matvecs")
+    hint = ("the thick restart stagnated: raise --max-basis" if eig.stop_reason == "stagnated"
+            else "raise --max-matvecs")
+    print(f"WARNING: {int((~eig.converged).sum())} value(s) did not reach tol={args.tol:g} "
+          f"(stopped: {eig.stop_reason}); {hint}")
+  if eig.jackknife is not None:
+    _print_jackknife(eig.jackknife, "eigenvalues")
   if eig.sampling is not None:
     spread = eig.sampling
-    print(f"sampling spread over {spread['subsets']} disjoint subsets of the batches "
-          f"(mean ± std, 95% CI of the mean):")
+    print(f"sampling spread over {spread['subsets']} disjoint subsets of the batches: the "
+          f"spread of a one-subset estimate (1/{spread['subsets']} of the data; mean ± std, "
+          f"95% CI of its mean), not the error of the full-data estimate above:")
     for i, (m, sd, lo, hi) in enumerate(zip(spread["mean"], spread["std"], spread["ci_low"],
                                             spread["ci_high"], strict=True), 1):
       print(f"{i:3d} {m:12.5g} ± {sd:.3g}  [{lo:.5g}, {hi:.5g}]")
@@ -270,10 +313,12 @@ def run(args: argparse.Namespace) -> dict:
   if args.trace_probes:
     with _phase(f"{args.trace_method} trace ({args.trace_probes} HVPs)"):
       trace = hessian_trace(operator, num_probes=args.trace_probes, seed=args.seed,
-                            error_bars=bars, method=args.trace_method)
+                            error_bars=bars, method=args.trace_method, jackknife=jack)
     record["trace"] = trace.to_dict()
     print(f"trace ({args.trace_method}, {args.trace_probes} HVPs): {trace.trace:.5g} "
-          f"+- {trace.std_error:.2g}")
+          f"+- {trace.std_error:.2g} (probes)")
+    if trace.jackknife is not None:
+      _print_jackknife(trace.jackknife, "trace")
   if args.density_steps:
     with _phase(f"spectral density ({args.density_steps} Lanczos steps)"):
       density = spectral_density(operator, num_steps=args.density_steps, seed=args.seed)

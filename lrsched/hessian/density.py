@@ -14,6 +14,14 @@ of the spectral measure seen from ``v``, exact for polynomials up to degree
 averaged over probes and smoothed by a Gaussian of width ``sigma``, on a grid that
 extends ``6 sigma`` beyond the extreme nodes, so it integrates to 1 (up to
 ``1e-8`` of Gaussian tail mass and the trapezoid error) without renormalization.
+SLQ is not thick-restarted (``max_basis`` of :func:`~lrsched.hessian.top_eigenvalues`):
+the Gauss quadrature is that of one unbroken Krylov sequence ``v, Hv, ..., H^(m-1) v``, which
+a restart (a basis of Ritz vectors) does not continue; its memory is ``num_steps``
+vectors per probe, one probe at a time.
+
+**Jackknife.** ``hessian_trace(..., jackknife=True)`` takes every ``z' H z`` per batch,
+so the trace without batch ``b`` costs nothing more: the delete-one-batch jackknife
+(:mod:`lrsched.hessian.jackknife`) of the full-data estimate.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import scipy.linalg
 from lrsched.hessian.blocks import Wrt
 from lrsched.hessian.eigen import _mode, _operator, sampling_spread
 from lrsched.hessian.hvp import LossFn
+from lrsched.hessian.jackknife import check_batches
+from lrsched.hessian.jackknife import jackknife as jackknife_estimate
 from lrsched.hessian.krylov import DeviceBasis, HostBasis
 from lrsched.hessian.operator import DatasetHessian
 
@@ -45,7 +55,11 @@ class TraceResult:
     mode: BatchNorm mode of the loss or None.
     seed: the probes' seed.
     sampling: with ``error_bars=B``, the trace on B disjoint subsets of the batches
-      (see :class:`~lrsched.hessian.EigenResult`), or None.
+      (see :class:`~lrsched.hessian.EigenResult`): the spread of a one-subset estimate;
+      or None.
+    jackknife: with ``jackknife=True``, the delete-one-batch jackknife of ``trace`` over
+      the data (:func:`lrsched.hessian.jackknife.jackknife`, the same probes), or None.
+      ``std_error`` is the probes' error at fixed data; this is the data's.
   """
 
   trace: float
@@ -56,13 +70,14 @@ class TraceResult:
   mode: str | None
   seed: int
   sampling: dict | None = None
+  jackknife: dict | None = None
 
   def to_dict(self) -> dict:
     """A JSON-ready dict."""
     return {"trace": self.trace, "std_error": self.std_error,
             "num_probes": int(len(self.samples)), "num_matvecs": self.num_matvecs,
             "wall_time": self.wall_time, "mode": self.mode, "seed": self.seed,
-            "sampling": self.sampling}
+            "sampling": self.sampling, "jackknife": self.jackknife}
 
 
 @dataclasses.dataclass
@@ -112,7 +127,7 @@ def _rademacher(rng: np.random.Generator, n: int, dtype) -> np.ndarray:
 def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches: Any = None,
                   num_probes: int = 100, seed: int = 0, *, mode: str | None = None,
                   wrt: Wrt = None, error_bars: int | None = None,
-                  method: str = "hutchinson") -> TraceResult:
+                  method: str = "hutchinson", jackknife: bool = False) -> TraceResult:
   """A randomized estimate of the trace of the dataset-loss Hessian.
 
   ``method="hutchinson"``: the mean of ``z' H z`` over Rademacher probes ``z``.
@@ -140,12 +155,20 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
     error_bars: also estimate on this many disjoint subsets of the batches (the same
       probes) and report the spread in ``sampling``.
     method: ``"hutchinson"`` or ``"hutch++"``.
+    jackknife: also the delete-one-batch jackknife over the B >= 3 batches, at no extra
+      HVPs: every quadratic form ``z' H z`` is taken per batch
+      (:meth:`DatasetHessian.batch_quadratic_forms`), so the estimate without batch
+      ``b`` uses the same probes minus ``b``'s terms. The values then come from
+      per-batch dot products on the device instead of one host dot product (equal up to
+      rounding). For Hutch++ the leave-one-out estimates keep the full data's sketch
+      ``Q`` (its dependence on the data is not resampled).
 
   Returns:
     A :class:`TraceResult`.
 
   Raises:
-    ValueError: ``num_probes < 1`` or an error of :class:`DatasetHessian`.
+    ValueError: ``num_probes < 1``, ``jackknife`` with fewer than 3 batches, or an error
+      of :class:`DatasetHessian`.
 
   Example:
     >>> import jax.numpy as jnp
@@ -155,7 +178,11 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
   """
   _check_positive_int("num_probes", num_probes)
   operator = _operator(loss_fn, params, batches, wrt=wrt)
+  if jackknife:
+    check_batches(len(operator.sizes))
   parts = operator.subsets(error_bars) if error_bars is not None else []
+  sizes = np.asarray(operator.sizes, np.float64)
+  forms: list[np.ndarray] = []  # per HVP that enters the estimate, v' H_b v per batch b
   start, count = time.perf_counter(), operator.num_matvecs
 
   if method not in ("hutchinson", "hutch++"):
@@ -163,33 +190,51 @@ def hessian_trace(loss_fn: LossFn | DatasetHessian, params: Any = None, batches:
   if method == "hutch++" and num_probes < 3:
     raise ValueError(f"method='hutch++' needs num_probes >= 3 (three thirds), got {num_probes}")
 
-  def estimate(op: DatasetHessian) -> tuple[float, np.ndarray]:
+  def estimate(op: DatasetHessian, per_batch: bool = False) -> tuple[float, np.ndarray]:
     rng = np.random.default_rng(seed)  # the same probes for the full data and each subset
 
     def hz(z):
       return op.matvec(z.astype(op.dtype)).astype(np.float64)
 
+    def quadratic(z):
+      if not per_batch:
+        return float(np.dot(z, hz(z)))
+      forms.append(op.batch_quadratic_forms(z.astype(op.dtype)))
+      return float(sizes @ forms[-1] / sizes.sum())
+
     if method == "hutchinson":
-      values = np.array([float(np.dot(z, hz(z))) for z in
+      values = np.array([quadratic(z) for z in
                          (_rademacher(rng, op.size, np.float64) for _ in range(num_probes))])
       return float(values.mean()), values
     m = num_probes // 3
     sketch = np.stack([hz(_rademacher(rng, op.size, np.float64)) for _ in range(m)], axis=1)
     q, _ = np.linalg.qr(sketch)
-    low_rank = float(sum(np.dot(q[:, j], hz(q[:, j])) for j in range(q.shape[1])))
+    low_rank = float(sum(quadratic(q[:, j]) for j in range(q.shape[1])))
     values = []
     for _ in range(num_probes - 2 * m):
       g = _rademacher(rng, op.size, np.float64)
       g = g - q @ (q.T @ g)
-      values.append(float(np.dot(g, hz(g))))
+      values.append(quadratic(g))
     values = np.array(values)
     return low_rank + float(values.mean()), values
 
-  trace, values = estimate(operator)
+  def leave_one_out(b: int) -> float:
+    """The same estimate without batch ``b``, from the per-batch forms."""
+    rest = np.delete(sizes, b)
+    values = np.array([np.delete(f, b) @ rest / rest.sum() for f in forms])
+    if method == "hutchinson":
+      return float(values.mean())
+    low = len(values) - (num_probes - 2 * (num_probes // 3))  # the q_j forms come first
+    return float(values[:low].sum() + values[low:].mean())
+
+  trace, values = estimate(operator, per_batch=jackknife)
   std_error = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else np.nan
   sampling = (sampling_spread(np.array([[estimate(p)[0]] for p in parts])) if parts else None)
+  jack = (jackknife_estimate(np.array([trace]),
+                             np.array([[leave_one_out(b)] for b in range(len(sizes))]), sizes)
+          if jackknife else None)
   return TraceResult(trace, std_error, values, operator.num_matvecs - count,
-                     time.perf_counter() - start, _mode(loss_fn, mode), seed, sampling)
+                     time.perf_counter() - start, _mode(loss_fn, mode), seed, sampling, jack)
 
 
 def _lanczos_quadrature(matvec, v, steps: int,

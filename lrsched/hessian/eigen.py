@@ -67,8 +67,18 @@ import scipy.linalg
 
 from lrsched.hessian.blocks import Wrt
 from lrsched.hessian.hvp import LossFn
-from lrsched.hessian.krylov import DeviceBasis, HostBasis, orthogonalize
+from lrsched.hessian.jackknife import check_batches
+from lrsched.hessian.jackknife import jackknife as jackknife_estimate
+from lrsched.hessian.krylov import (
+    DeviceBasis,
+    HostBasis,
+    orthogonalize,
+    random_unit,
+    relative_residuals,
+    start_vector,
+)
 from lrsched.hessian.operator import DatasetHessian
+from lrsched.hessian.restart import check_max_basis, thick_restart_lanczos
 
 Matvec = Callable[[np.ndarray], np.ndarray]
 
@@ -93,8 +103,23 @@ class EigenResult:
     eigenvectors: ``k`` unit-norm parameter pytrees (same order) or None.
     sampling: with ``error_bars=B``, the same estimate on B disjoint subsets of the
       batches: ``{"subsets", "values" (B x k), "mean", "std", "ci_low", "ci_high"}``
-      (``mean +- t(0.975, B-1) std / sqrt(B)``: how far the estimate moves with the data
-      it is computed on, beside the numerical ``residuals``); None when not asked.
+      (``mean +- t(0.975, B-1) std / sqrt(B)``): the spread of a *one-subset* estimate
+      (computed on 1/B of the data; for a top eigenvalue also biased upward), not the
+      uncertainty of ``eigenvalues``; None when not asked.
+    stop_reason: why the eigensolver stopped: ``"converged"``, ``"budget"`` (the HVP
+      budget ran out), ``"invariant"`` (the basis spans the whole space) or
+      ``"stagnated"`` (a thick restart made no progress, see
+      :mod:`lrsched.hessian.restart`); ``"unconverged"`` for power iteration that stopped
+      (by its rule or budget) with a value above ``tol``. The unconverged values are
+      flagged in ``converged``.
+    restarts: thick restarts made (0 without ``max_basis``).
+    max_basis: the basis bound used, or None (unrestarted).
+    jackknife: with ``jackknife=True``, the delete-one-batch jackknife of the
+      eigenvalues (:func:`lrsched.hessian.jackknife.jackknife`: ``estimate``
+      bias-corrected, ``std_error``, ``ci_low``/``ci_high`` the 95% t-interval with B - 1
+      dof, ``leave_one_out``, plus ``converged`` (B x k) and ``num_matvecs`` of the B
+      leave-one-out runs): the uncertainty of ``eigenvalues`` over the data; None when not
+      asked.
   """
 
   eigenvalues: np.ndarray
@@ -110,6 +135,10 @@ class EigenResult:
   seed: int
   eigenvectors: list[Any] | None = None
   sampling: dict | None = None
+  stop_reason: str | None = None
+  restarts: int = 0
+  max_basis: int | None = None
+  jackknife: dict | None = None
 
   @property
   def all_converged(self) -> bool:
@@ -123,24 +152,9 @@ class EigenResult:
             "converged": [bool(c) for c in self.converged], "num_matvecs": self.num_matvecs,
             "wall_time": self.wall_time, "method": self.method, "which": self.which,
             "tol": self.tol, "mode": self.mode, "seed": self.seed,
-            "sampling": self.sampling}
-
-
-def _relative(residuals: np.ndarray, values: np.ndarray, scale: float, dtype) -> np.ndarray:
-  floor = max(scale, np.finfo(np.float64).tiny) * np.sqrt(np.finfo(dtype).eps)
-  return residuals / np.maximum(np.abs(values), floor)
-
-
-def _random_unit(rng: np.random.Generator, n: int, basis: HostBasis | DeviceBasis):
-  """A random unit vector orthogonal to ``basis`` (of its kind), or None if none is left."""
-  for _ in range(3):
-    v = basis.vector(rng.standard_normal(n))
-    if len(basis):
-      v = basis.orthogonalize(v)
-    norm = basis.norm(v)
-    if norm > 1e-3:
-      return v / norm
-  return None
+            "sampling": self.sampling, "stop_reason": self.stop_reason,
+            "restarts": self.restarts, "max_basis": self.max_basis,
+            "jackknife": self.jackknife}
 
 
 def default_lanczos_budget(n: int, k: int) -> int:
@@ -151,7 +165,8 @@ def default_lanczos_budget(n: int, k: int) -> int:
 def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: float = 1e-3,
             max_matvecs: int | None = None, seed: int = 0, dtype=np.float64,
             return_eigenvectors: bool = False, start: np.ndarray | None = None,
-            place: Callable[[np.ndarray], jax.Array] | None = None) -> dict:
+            place: Callable[[np.ndarray], jax.Array] | None = None,
+            max_basis: int | str | None = None) -> dict:
   """Extreme eigenpairs of a symmetric operator by Lanczos with full reorthogonalization.
 
   The generic engine behind :func:`top_eigenvalues` (which validates its inputs).
@@ -164,7 +179,9 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     which: ``"largest"`` or ``"smallest"`` (algebraic).
     tol: relative residual at which a Ritz pair counts as converged.
     max_matvecs: the budget, also the most basis vectors kept (default
-      :func:`default_lanczos_budget`; memory ``max_matvecs * n`` floats).
+      :func:`default_lanczos_budget`; memory ``max_matvecs * n`` floats). With a
+      ``max_basis`` below it, the budget alone (default ``max(100, 20 k)``, not capped at
+      ``n``).
     seed: seeds the start vector.
     dtype: dtype of the Krylov basis.
     return_eigenvectors: also return the Ritz vectors (flat, rows).
@@ -175,11 +192,19 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
       :class:`~lrsched.hessian.krylov.DeviceBasis`): maps a host vector to a JAX array
       where the operator's vectors live, and ``matvec`` then takes and returns such
       arrays. None: a NumPy basis (:class:`~lrsched.hessian.krylov.HostBasis`).
+    max_basis: keep at most this many basis vectors, in ``[k + 2, n]``, by thick restarts
+      (:mod:`lrsched.hessian.restart`); ``"auto"``: ``min(n, 2 k + 10)``. None, or at least
+      the budget: plain Lanczos, one vector per HVP.
 
   Returns:
     A dict with ``eigenvalues`` (descending), ``residuals``, ``relative_residuals``,
-    ``converged``, ``num_matvecs`` and ``eigenvectors`` (``(k, n)``, on the basis's
-    side, or None).
+    ``converged``, ``num_matvecs``, ``eigenvectors`` (``(k, n)``, on the basis's
+    side, or None), ``stop_reason`` (``"converged"``, ``"budget"``, ``"invariant"``: the
+    basis spans the space, or ``"stagnated"``: a restart cycle without progress) and
+    ``restarts``.
+
+  Raises:
+    ValueError: ``max_basis`` outside ``[k + 2, n]``, or a bad ``start``.
 
   Example:
     >>> import numpy as np
@@ -190,19 +215,19 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   """
   rng = np.random.default_rng(seed)
   budget = min(default_lanczos_budget(n, k) if max_matvecs is None else max_matvecs, n)
+  max_basis = check_max_basis(max_basis, n, k)
+  if max_basis is not None and max_basis < budget:
+    # a bounded basis is not bounded by n: restarts may take more HVPs than the dimension
+    budget = max(100, 20 * k) if max_matvecs is None else max_matvecs
+    return thick_restart_lanczos(matvec, n, k, budget=budget, max_basis=max_basis,
+                                 which=which, tol=tol, seed=seed, dtype=dtype,
+                                 return_eigenvectors=return_eigenvectors, start=start,
+                                 place=place)
   # Host: one allocation for the whole budget (zero pages: memory grows with the rows used;
   # growing by copies peaked at ~2.5x, benchmarks/RESULTS.md). Devices: chunks as used.
   basis = HostBasis(n, budget + 1, dtype) if place is None else DeviceBasis(n, dtype, place)
   dtype = basis.dtype  # a device basis is float32 unless x64 is on
-  if start is None:
-    q = _random_unit(rng, n, basis)
-  else:
-    start = np.asarray(start, np.float64).ravel()
-    norm = float(np.linalg.norm(start))
-    if start.shape != (n,) or not np.isfinite(norm) or norm == 0:
-      raise ValueError(f"start must be a finite nonzero vector of length {n}, got shape "
-                       f"{start.shape} and norm {norm}")
-    q = basis.vector(start / norm)
+  q = start_vector(rng, n, basis, start)
   basis.append(q)
   q_prev = None
   alphas: list[float] = []
@@ -220,15 +245,17 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     chosen = order[:k]
     scale = float(np.max(np.abs(theta)))
     residuals = np.abs(beta * s[m - 1, chosen])
-    relative = _relative(residuals, theta[chosen], scale, dtype)
+    relative = relative_residuals(residuals, theta[chosen], scale, dtype)
     done = len(chosen) == k and bool(np.all(relative <= tol))
     if done or m >= budget:
+      reason = "converged" if done else "budget"
       break
     # Breakdown: the Krylov space is invariant. Only when fewer than k Ritz values exist
     # (otherwise every residual is ~0 and it stopped above; see the module docstring).
     if beta <= np.finfo(dtype).eps * max(scale, 1.0) * 10:
-      fresh = _random_unit(rng, n, basis)
+      fresh = random_unit(rng, n, basis)
       if fresh is None:  # the basis spans the whole space: every Ritz value is exact
+        reason = "invariant"
         break
       betas.append(0.0)
       q_prev, q = None, fresh  # no three-term coupling across the restart
@@ -243,7 +270,8 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
   desc = np.argsort(values)[::-1]
   return {"eigenvalues": values[desc], "residuals": residuals[desc],
           "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
-          "num_matvecs": m, "eigenvectors": None if vectors is None else vectors[desc]}
+          "num_matvecs": m, "eigenvectors": None if vectors is None else vectors[desc],
+          "stop_reason": reason, "restarts": 0}
 
 
 def power_iteration(matvec: Matvec, n: int, k: int, *, tol: float = 1e-3, max_iter: int = 100,
@@ -313,7 +341,7 @@ def power_iteration(matvec: Matvec, n: int, k: int, *, tol: float = 1e-3, max_it
     found = np.concatenate([found, v[None]])
   values_arr, res_arr = np.array(values), np.array(residuals)
   scale = float(np.max(np.abs(values_arr))) if len(values_arr) else 0.0
-  relative = _relative(res_arr, values_arr, scale, dtype)
+  relative = relative_residuals(res_arr, values_arr, scale, dtype)
   desc = np.argsort(values_arr)[::-1]
   return {"eigenvalues": values_arr[desc], "residuals": res_arr[desc],
           "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
@@ -361,7 +389,9 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
                     return_eigenvectors: bool = False, max_iter: int = 100,
                     stop: str = "relative_change", mode: str | None = None,
                     linearize: bool | None = None, start: Any = None,
-                    wrt: Wrt = None, error_bars: int | None = None) -> EigenResult:
+                    wrt: Wrt = None, error_bars: int | None = None,
+                    max_basis: int | str | None = None,
+                    jackknife: bool = False) -> EigenResult:
   """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
 
   Args:
@@ -395,15 +425,25 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
       1024 CIFAR-10 images, lambda_1 on each of 4 chunks of 256 spreads by 16-17% of
       lambda_1 (std; 95% CI half-width 26-27%), while its relative residual is <= 1e-3,
       170-650 times smaller (``experiments/RESULTS.md`` section 3). A tighter ``tol``
-      buys nothing there; more data does.
+      buys nothing there; more data does. This is the spread of an estimate on 1/B of the
+      data, not the error of the printed full-data estimate: see ``jackknife``.
+    max_basis: Lanczos only: keep at most this many basis vectors (of ``n`` floats each)
+      by thick restarts (:mod:`lrsched.hessian.restart`), an integer in ``[k + 2, n]``,
+      or ``"auto"`` (``min(n, 2 k + 10)``); None (default), or at least the HVP budget:
+      plain Lanczos, whose basis grows by one vector per HVP. On the test spectra
+      ``2 k + 10`` costs at most ~1.2x the unrestarted HVPs (``benchmarks/RESULTS.md``).
+    jackknife: also the delete-one-batch jackknife over the operator's B >= 3 batches
+      (B more runs, each on B - 1 batches, with the same settings and seed), in
+      ``jackknife``: the bias-corrected estimate, its standard error and t-interval.
 
   Returns:
     An :class:`EigenResult`; values that missed ``tol`` are flagged ``converged=False``.
 
   Raises:
-    ValueError: ``k`` out of range, bad ``tol``/``method``/``which``/``stop``, or any
-      error of :class:`DatasetHessian` (empty data, non-finite params or HVP,
-      non-scalar loss).
+    ValueError: ``k`` out of range, bad ``tol``/``method``/``which``/``stop``,
+      ``max_basis`` outside ``[k + 2, n]`` (or with ``method="power"``), ``jackknife`` with
+      fewer than 3 batches, or any error of :class:`DatasetHessian` (empty data,
+      non-finite params or HVP, non-scalar loss).
 
   Example:
     >>> import jax.numpy as jnp
@@ -426,37 +466,54 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
   operator = _operator(loss_fn, params, batches, linearize, wrt)
   _check_common(operator, k, tol, max_matvecs)
+  if max_basis is not None and method != "lanczos":
+    raise ValueError("max_basis (thick restarts) is supported by method='lanczos' only")
+  max_basis = check_max_basis(max_basis, operator.size, k)
+  if jackknife:
+    check_batches(len(operator.sizes))
   start_count, started = operator.num_matvecs, time.perf_counter()
   common = dict(tol=tol, max_matvecs=max_matvecs, seed=seed, dtype=operator.dtype,
                 return_eigenvectors=return_eigenvectors)
   if start is not None and method != "lanczos":
     raise ValueError("start (a warm start) is supported by method='lanczos' only")
-  if method == "lanczos":
-    flat_start = None if start is None else np.asarray(operator.spec.ravel(start))
-    out = lanczos(operator.device_matvec, operator.size, k, which=which, start=flat_start,
-                  place=operator.place_vector, **common)
-  else:
-    out = power_iteration(operator.matvec, operator.size, k, max_iter=max_iter, stop=stop,
-                          **common)
+
+  def solve(op: DatasetHessian, **overrides) -> dict:
+    options = {**common, **overrides}
+    if method == "lanczos":
+      return lanczos(op.device_matvec, op.size, k, which=which, place=op.place_vector,
+                     max_basis=max_basis, **options)
+    return power_iteration(op.matvec, op.size, k, max_iter=max_iter, stop=stop, **options)
+
+  out = solve(operator, **({} if start is None else
+                           {"start": np.asarray(operator.spec.ravel(start))}))
   vectors = out["eigenvectors"]
   sampling = None
   if error_bars is not None:
-    values = []
-    for part in operator.subsets(error_bars):
-      sub = (lanczos(part.device_matvec, part.size, k, which=which, place=part.place_vector,
-                     **{**common, "return_eigenvectors": False})
-             if method == "lanczos" else
-             power_iteration(part.matvec, part.size, k, max_iter=max_iter, stop=stop,
-                             **{**common, "return_eigenvectors": False}))
-      values.append(sub["eigenvalues"][:k].astype(np.float64))
+    values = [solve(part, return_eigenvectors=False)["eigenvalues"][:k].astype(np.float64)
+              for part in operator.subsets(error_bars)]
     sampling = sampling_spread(np.array(values))
+  jack = None
+  if jackknife:
+    runs, count = [], 0
+    for b in range(len(operator.sizes)):
+      part = operator.leave_one_out(b)
+      runs.append(solve(part, return_eigenvectors=False))
+      count += part.num_matvecs
+    jack = jackknife_estimate(out["eigenvalues"].astype(np.float64),
+                              np.array([r["eigenvalues"][:k] for r in runs], np.float64),
+                              operator.sizes)
+    jack["converged"] = [[bool(c) for c in r["converged"]] for r in runs]
+    jack["num_matvecs"] = count
+  if "stop_reason" not in out:  # power iteration: its own rule, or the budget, stopped it
+    out["stop_reason"] = "converged" if np.all(out["converged"]) else "unconverged"
   return EigenResult(
       eigenvalues=out["eigenvalues"].astype(np.float64), residuals=out["residuals"],
       relative_residuals=out["relative_residuals"], converged=out["converged"],
       num_matvecs=operator.num_matvecs - start_count, wall_time=time.perf_counter() - started,
       method=method, which=which, tol=tol, mode=_mode(loss_fn, mode), seed=seed,
       eigenvectors=None if vectors is None else [operator.unravel(v) for v in vectors],
-      sampling=sampling)
+      sampling=sampling, stop_reason=out["stop_reason"], restarts=out.get("restarts", 0),
+      max_basis=max_basis, jackknife=jack)
 
 
 def sampling_spread(values: np.ndarray) -> dict:

@@ -18,6 +18,10 @@ classical Gram-Schmidt over the whole basis per step ("twice is enough"): about
   budget would reserve ``max_matvecs x n`` floats of accelerator memory up front), and
   every step runs the same few compiled programs whatever the basis size.
 
+Both bases also ``restart`` in place (the thick restart's change of basis to Ritz vectors,
+:mod:`lrsched.hessian.restart`), a block of columns at a time, so a restarted Lanczos
+holds ``max_basis`` vectors and never two bases.
+
 :class:`lrsched.hessian.DatasetHessian`-based functions use a :class:`DeviceBasis` on
 the operator's devices; on CPU it costs what NumPy's does (measured side by side, 57 steps
 of a cheap diagonal matvec at n = 2.7M: 2.25-2.6 s against 2.4 s).
@@ -33,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 
 CHUNK_ROWS = 8
+RESTART_COLUMNS = 1 << 16  # columns per block of a restart's in-place rotation
 _HIGHEST = jax.lax.Precision.HIGHEST
 
 
@@ -41,6 +46,42 @@ def orthogonalize(w: np.ndarray, rows: np.ndarray) -> np.ndarray:
   for _ in range(2):
     w = w - rows.T @ (rows @ w)
   return w
+
+
+def relative_residuals(residuals: np.ndarray, values: np.ndarray, scale: float,
+                       dtype) -> np.ndarray:
+  """``residuals / |values|``, the denominator floored at ``sqrt(eps) * scale`` (values near 0
+  of an operator of norm ``scale`` are judged against ``scale``)."""
+  floor = max(scale, np.finfo(np.float64).tiny) * np.sqrt(np.finfo(dtype).eps)
+  return residuals / np.maximum(np.abs(values), floor)
+
+
+def random_unit(rng: np.random.Generator, n: int, basis: HostBasis | DeviceBasis):
+  """A random unit vector orthogonal to ``basis`` (of its kind), or None if none is left."""
+  for _ in range(3):
+    v = basis.vector(rng.standard_normal(n))
+    if len(basis):
+      v = basis.orthogonalize(v)
+    norm = basis.norm(v)
+    if norm > 1e-3:
+      return v / norm
+  return None
+
+
+def start_vector(rng: np.random.Generator, n: int, basis: HostBasis | DeviceBasis, start):
+  """The unit start vector: ``start`` normalized, or a random one from ``rng`` when None.
+
+  Raises:
+    ValueError: ``start`` is not a finite nonzero vector of length ``n``.
+  """
+  if start is None:
+    return random_unit(rng, n, basis)
+  start = np.asarray(start, np.float64).ravel()
+  norm = float(np.linalg.norm(start))
+  if start.shape != (n,) or not np.isfinite(norm) or norm == 0:
+    raise ValueError(f"start must be a finite nonzero vector of length {n}, got shape "
+                     f"{start.shape} and norm {norm}")
+  return basis.vector(start / norm)
 
 
 class HostBasis:
@@ -90,6 +131,20 @@ class HostBasis:
     """``coefficients @ rows`` for a ``(k, len(self))`` matrix: ``k`` vectors in the span."""
     return np.asarray(coefficients, self.dtype) @ self._rows[:self._count]
 
+  def restart(self, coefficients: np.ndarray) -> None:
+    """Replaces the rows by ``coefficients @ rows`` (``(l, len(self))``, ``l <= len(self)``),
+    in place, :data:`RESTART_COLUMNS` columns at a time (no second basis in memory)."""
+    coefficients = np.asarray(coefficients, self.dtype)
+    kept, count = coefficients.shape
+    if count != self._count or kept > count:
+      raise ValueError(f"coefficients must have shape (<= {self._count}, {self._count}), "
+                       f"got {coefficients.shape}")
+    for start in range(0, self._rows.shape[1], RESTART_COLUMNS):
+      block = self._rows[:count, start:start + RESTART_COLUMNS]
+      block[:kept] = coefficients @ block
+    self._rows[kept:count] = 0
+    self._count = kept
+
 
 @jax.jit
 def _coefficients(chunk: jax.Array, w: jax.Array) -> jax.Array:
@@ -122,6 +177,31 @@ def _three_term(q: jax.Array, q_prev: jax.Array | None, w: jax.Array, beta_prev:
 def _add_combination(out: jax.Array | None, coefficients: jax.Array, chunk: jax.Array):
   part = jnp.dot(coefficients, chunk, precision=_HIGHEST)
   return part if out is None else out + part
+
+
+@functools.partial(jax.jit, donate_argnums=0, static_argnums=3)
+def _rotate(kept_chunks: tuple[jax.Array, ...], other_chunks: tuple[jax.Array, ...],
+            coefficients: jax.Array, columns: int) -> tuple[jax.Array, ...]:
+  """The first ``len(kept_chunks)`` chunks of ``coefficients @ rows`` (the rows of both
+  tuples), computed in place over blocks of ``columns`` columns: the donated kept chunks
+  are updated block by block, one ``(rows, columns)`` block is the only temporary."""
+  chunks = (*kept_chunks, *other_chunks)
+  n = chunks[0].shape[1]
+  kept = len(kept_chunks)
+
+  def apply(chunks, start, size):
+    block = jnp.concatenate([jax.lax.dynamic_slice(c, (0, start), (CHUNK_ROWS, size))
+                             for c in chunks])
+    new = jnp.dot(coefficients, block, precision=_HIGHEST)
+    return tuple(jax.lax.dynamic_update_slice(c, new[i * CHUNK_ROWS:(i + 1) * CHUNK_ROWS],
+                                              (0, start)) if i < kept else c
+                 for i, c in enumerate(chunks))
+
+  full = n // columns
+  chunks = jax.lax.fori_loop(0, full, lambda i, cs: apply(cs, i * columns, columns), chunks)
+  if n % columns:
+    chunks = apply(chunks, full * columns, n % columns)
+  return chunks[:kept]
 
 
 @jax.jit
@@ -191,3 +271,27 @@ class DeviceBasis:
       rows = self._place(np.ascontiguousarray(coefficients[:, i * CHUNK_ROWS:(i + 1) * CHUNK_ROWS]))
       out = _add_combination(out, rows, chunk)
     return out
+
+  def restart(self, coefficients: np.ndarray) -> None:
+    """Replaces the rows by ``coefficients @ rows`` (``(l, len(self))``, ``l <= len(self)``).
+
+    The thick restart's basis change, in place: the chunks are donated and rotated
+    :data:`RESTART_COLUMNS` columns at a time, so the basis never exists twice (peak: the
+    basis plus one ``(rows, RESTART_COLUMNS)`` block); the chunks past row ``l`` are freed
+    and the rows past ``l`` in the last kept chunk are zero, as :meth:`orthogonalize`
+    expects. One compiled program per ``(chunks, kept chunks)``: the same at every restart.
+    """
+    coefficients = np.asarray(coefficients, self.dtype)
+    kept, count = coefficients.shape
+    if count != self._count or kept > count:
+      raise ValueError(f"coefficients must have shape (<= {self._count}, {self._count}), "
+                       f"got {coefficients.shape}")
+    rows = len(self._chunks) * CHUNK_ROWS
+    padded = np.zeros((max(-(-kept // CHUNK_ROWS), 1) * CHUNK_ROWS, rows), self.dtype)
+    padded[:kept, :count] = coefficients
+    split = len(padded) // CHUNK_ROWS
+    self._chunks = list(_rotate(tuple(self._chunks[:split]), tuple(self._chunks[split:]),
+                                self._place(padded), min(self.n, RESTART_COLUMNS)))
+    if kept == 0:
+      self._chunks = []
+    self._count = kept

@@ -26,6 +26,7 @@ dataset loss itself.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -82,6 +83,18 @@ def _finish(acc, total, index):
 def _accumulate_linear(spec, acc, linear_fn, v_flat, weight):
   hv = spec.ravel(linear_fn(spec.unravel(v_flat)))
   return acc + weight * hv, jnp.all(jnp.isfinite(hv))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _quadratic(loss_fn, spec, params, batch, v_flat):
+  hv = spec.ravel(_hvp(loss_fn, params, batch, spec.unravel(v_flat)))
+  return jnp.dot(v_flat, hv, precision=jax.lax.Precision.HIGHEST), jnp.all(jnp.isfinite(hv))
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _quadratic_linear(spec, linear_fn, v_flat):
+  hv = spec.ravel(linear_fn(spec.unravel(v_flat)))
+  return jnp.dot(v_flat, hv, precision=jax.lax.Precision.HIGHEST), jnp.all(jnp.isfinite(hv))
 
 
 def _batch_size(batch: Any, index: int) -> int:
@@ -276,16 +289,71 @@ class DatasetHessian:
         acc, ok = _accumulate(self.loss_fn, self.full_spec, acc, self._params,
                               self._batches[i], v, weight)
       flags.append(ok)
+    self._check_finite(flags)
+    self.num_matvecs += 1
+    out = _finish(acc, np.asarray(self.total, self.full_spec.dtype),
+                  None if self._index is None else self._index_placed())
+    return out if out.dtype == self.dtype else out.astype(self.dtype)
+
+  def _check_finite(self, flags: list) -> None:
     finite = np.asarray(jax.device_get(flags))
     if not finite.all():
       bad = int(np.argmin(finite))
       raise ValueError(f"the Hessian-vector product of batch {bad} (of {len(self.sizes)}, "
                        f"{self.sizes[bad]} examples) is not finite (NaN or inf): check the "
                        f"loss on that batch")
+
+  def batch_quadratic_forms(self, v: Any) -> np.ndarray:
+    """``v' H_b v`` for every batch ``b`` (``H_b``: the Hessian of batch ``b``'s mean loss).
+
+    One pass over the batches (counted as one dataset-level HVP): the full-data value
+    is ``sum_b n_b (v' H_b v) / N``, and the value without batch ``b`` is the same sum
+    without its term, which makes a delete-one-batch jackknife of Hutchinson's trace cost
+    no HVPs beyond the estimate's own. Float64 on the host, ``(len(sizes),)``.
+
+    Raises:
+      ValueError: ``v`` has the wrong shape, or a batch's HVP is not finite.
+    """
+    v = self.place_vector(v)
+    if v.shape != (self.size,):
+      raise ValueError(f"v must have shape ({self.size},), got {v.shape}")
+    if self._index is not None:
+      v = _embed(self.full_spec.size, self.full_spec.dtype, self._index_placed(), v)
+    if self._linearize and self._linear is None:
+      self._linear = [_linearize(self.loss_fn, self._params, b) for b in self._batches]
+    out = [_quadratic_linear(self.full_spec, linear, v) for linear in self._linear] if (
+        self._linear is not None) else [
+            _quadratic(self.loss_fn, self.full_spec, self._params, b, v) for b in self._batches]
+    self._check_finite([ok for _, ok in out])
     self.num_matvecs += 1
-    out = _finish(acc, np.asarray(self.total, self.full_spec.dtype),
-                  None if self._index is None else self._index_placed())
-    return out if out.dtype == self.dtype else out.astype(self.dtype)
+    return np.asarray(jax.device_get([value for value, _ in out]), np.float64)
+
+  def leave_one_out(self, index: int) -> DatasetHessian:
+    """The operator on every batch but ``index`` (same loss, point, mesh and ``wrt``).
+
+    Shares this operator's placed batches (and linearizations, when made): nothing is
+    copied to the devices again. Its :attr:`num_matvecs` starts at 0.
+
+    Raises:
+      ValueError: ``index`` is not in ``[0, number of batches)``, or there is one batch.
+    """
+    count = len(self.sizes)
+    if count < 2:
+      raise ValueError(f"leave_one_out needs at least 2 batches, got {count}")
+    if isinstance(index, bool) or not isinstance(index, int | np.integer) or not (
+        0 <= index < count):
+      raise ValueError(f"index must be an integer in [0, {count - 1}], got {index!r}")
+    def drop(items: list) -> list:
+      return [x for i, x in enumerate(items) if i != index]
+
+    other = copy.copy(self)
+    other.sizes = drop(self.sizes)
+    other.total = sum(other.sizes)
+    other._batches = drop(self._batches)
+    other._batch_list = drop(self._batch_list)
+    other._linear = None if self._linear is None else drop(self._linear)
+    other.num_matvecs = 0
+    return other
 
   def _index_placed(self) -> jax.Array:
     if self._index_device is None:
