@@ -24,13 +24,15 @@ Subpackages:
   lrsched.train      Config, train, load_config, apply_overrides, run_seeds, load_run_model,
                      Callback, make_optimizer: training runs with checkpoints
   lrsched.hessian    top_eigenvalues, hessian_trace, spectral_density, per_layer,
-                     loss_landscape, convergence_intervals (2/lambda), DatasetHessian, hvp
+                     loss_landscape, convergence_intervals (2/lambda), DatasetHessian, hvp,
+                     thick_restart_lanczos, jackknife (max_basis=, jackknife=)
   lrsched.data       load_dataset (tfds, .npz, PS10), make_ps10, iterate_batches, augment
   lrsched.models     MLP, FullyConnected, WideResNet, PreResNet, build_model, model_names,
                      check_model_spec, PreActBlock, Fixed, FixedLinear (Flax NNX models
                      and their blocks)
   lrsched.plotting   plot_schedules, plot_gallery, plot_training_curves
-  lrsched.names      did_you_mean, unknown_name_error: "did you mean" for unknown names
+  lrsched.losses     cross_entropy, mse, mean_loss, per_example_loss: Config.loss's losses
+  lrsched.names      did_you_mean, did_you_mean_each, unknown_name_error: "did you mean"
 Command line: ``lrsched --help``.
 """
 

@@ -10,7 +10,11 @@
   path regex or predicate); :func:`per_layer` -- each layer's top eigenvalues and trace.
 * :func:`loss_landscape` / :func:`plot_loss_landscape` -- the loss along eigenvectors.
 * :func:`model_loss` -- an NNX classifier as ``loss_fn(params, batch)``, BatchNorm in
-  ``"eval"`` or ``"train"`` mode (recorded in every result).
+  ``"eval"`` or ``"train"`` mode (recorded in every result), with the run's ``loss``.
+* ``max_basis=`` on :func:`top_eigenvalues` / :func:`min_eigenvalue` / :func:`lanczos` --
+  thick-restart Lanczos in bounded memory (:func:`thick_restart_lanczos`).
+* ``jackknife=True`` on :func:`top_eigenvalues` / :func:`hessian_trace` -- delete-one-batch
+  jackknife error bars of the full-data estimate (:func:`jackknife`).
 """
 
 from lrsched.hessian.blocks import param_paths
@@ -29,10 +33,12 @@ from lrsched.hessian.intervals import (
     plot_convergence_intervals,
     plot_spectral_density,
 )
+from lrsched.hessian.jackknife import jackknife
 from lrsched.hessian.landscape import LandscapeResult, loss_landscape, plot_loss_landscape
 from lrsched.hessian.model_loss import ModelLoss, model_loss
 from lrsched.hessian.operator import DatasetHessian
 from lrsched.hessian.per_layer import per_layer
+from lrsched.hessian.restart import thick_restart_lanczos
 
 __all__ = [
     "ConvergenceIntervals",
@@ -46,6 +52,7 @@ __all__ = [
     "convergence_intervals",
     "hessian_trace",
     "hvp",
+    "jackknife",
     "lanczos",
     "loss_landscape",
     "min_eigenvalue",
@@ -57,5 +64,6 @@ __all__ = [
     "plot_spectral_density",
     "power_iteration",
     "spectral_density",
+    "thick_restart_lanczos",
     "top_eigenvalues",
 ]
