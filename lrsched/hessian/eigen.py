@@ -75,6 +75,7 @@ from lrsched.hessian.krylov import (
     orthogonalize,
     random_unit,
     relative_residuals,
+    ritz_result,
     start_vector,
 )
 from lrsched.hessian.operator import DatasetHessian
@@ -265,13 +266,8 @@ def lanczos(matvec: Matvec, n: int, k: int, *, which: str = "largest", tol: floa
     basis.append(q)
   if len(chosen) < k:
     raise ValueError(f"the Krylov space has dimension {m} < k={k}; k must be < n={n}")
-  vectors = basis.combine(s[:, chosen].T) if return_eigenvectors else None
-  values = theta[chosen]
-  desc = np.argsort(values)[::-1]
-  return {"eigenvalues": values[desc], "residuals": residuals[desc],
-          "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
-          "num_matvecs": m, "eigenvectors": None if vectors is None else vectors[desc],
-          "stop_reason": reason, "restarts": 0}
+  return ritz_result(theta, chosen, residuals, relative, tol, m, basis, s,
+                     return_eigenvectors, reason, 0)
 
 
 def power_iteration(matvec: Matvec, n: int, k: int, *, tol: float = 1e-3, max_iter: int = 100,

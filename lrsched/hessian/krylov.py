@@ -295,3 +295,21 @@ class DeviceBasis:
     if kept == 0:
       self._chunks = []
     self._count = kept
+
+
+def ritz_result(theta: np.ndarray, chosen: np.ndarray, residuals: np.ndarray,
+                relative: np.ndarray, tol: float, num_matvecs: int, basis, s: np.ndarray,
+                return_eigenvectors: bool, stop_reason: str, restarts: int) -> dict:
+  """The chosen Ritz pairs as a Lanczos run returns them: largest first, flags at ``tol``.
+
+  ``s`` holds the Ritz vectors' coordinates in ``basis`` (columns); ``residuals`` and
+  ``relative`` are per chosen value, in ``chosen``'s order.
+  """
+  vectors = basis.combine(s[:, chosen].T) if return_eigenvectors else None
+  values = theta[chosen]
+  desc = np.argsort(values)[::-1]
+  return {"eigenvalues": values[desc], "residuals": residuals[desc],
+          "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
+          "num_matvecs": num_matvecs,
+          "eigenvectors": None if vectors is None else vectors[desc],
+          "stop_reason": stop_reason, "restarts": restarts}

@@ -52,6 +52,7 @@ from lrsched.hessian.krylov import (
     HostBasis,
     random_unit,
     relative_residuals,
+    ritz_result,
     start_vector,
 )
 
@@ -221,10 +222,5 @@ def thick_restart_lanczos(matvec: Callable, n: int, k: int, *, budget: int, max_
       q_prev, beta_prev = (q, beta) if coupling else (None, 0.0)
     q = q_next
     basis.append(q)
-  vectors = basis.combine(s[:, chosen].T) if return_eigenvectors else None
-  values = theta[chosen]
-  desc = np.argsort(values)[::-1]
-  return {"eigenvalues": values[desc], "residuals": residuals[desc],
-          "relative_residuals": relative[desc], "converged": relative[desc] <= tol,
-          "num_matvecs": count, "eigenvectors": None if vectors is None else vectors[desc],
-          "stop_reason": reason, "restarts": restarts}
+  return ritz_result(theta, chosen, residuals, relative, tol, count, basis, s,
+                     return_eigenvectors, reason, restarts)
