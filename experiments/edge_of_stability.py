@@ -7,16 +7,23 @@ converges or diverges and that a mildly increased rate diverges at once. Cohen e
 here is ``experiments/configs/eos_fc_tanh.py`` (fc-tanh 768-200-200-10, MSE, the first
 1000 CIFAR-10 images at 16x16, full-batch GD, no weight decay, no augmentation; sharpness on
 the whole training set every ``--sharpness-every`` steps), ``--steps`` steps (1000), five
-seeds (initialization):
+seeds (initialization; eight for the runs of part 4, whose claims are counts); the
+constant-rate runs of part 1 run to the same "time" ``lr * steps`` (Cohen et al.'s x axis):
+lr 0.02 twice the steps.
 
-1. *progressive sharpening and the edge* (Cohen Fig. 1): lr 0.04, 0.02 (0.01 with
-   ``--with-slow``: its edge 200 is far above lambda_1 at initialization, ~90);
+1. *progressive sharpening and the edge* (Cohen Fig. 1): lr 0.04 (1000 steps), 0.02 (2000
+   steps); 0.01 (4000 steps) only with ``--with-slow``: its edge 200 is far above lambda_1
+   at initialization (~90). Decided after a first look (the design's one revision): at equal
+   steps, lr 0.02's ``lr * lambda_1 / 2`` was still rising through 0.90 at step 920 of 1000
+   (seed 0), so "the last half" of a 1000-step run could not answer whether it hovers at
+   the edge; and the increase of part 4 was first placed on lr 0.02 at step 500, where it
+   was at 0.78 of its edge, not at it;
 2. *momentum*: heavy-ball 0.9 at lr 0.04: the edge is ``(2 + 2g)/lr = 95``, not ``2/lr = 50``;
 3. *a decay* (You et al.'s Fig. 5): lr 0.04 -> 0.01 at step ``steps/2``: lambda_1 rises
    towards the new ``2/lr = 200``;
-4. *a mild increase* (You et al. App. A.2): from a run at the edge (lr 0.02, step
-   ``steps/2``) the rate x1.5 and x2; and from scratch at 1.5x the largest rate that
-   reached the edge (0.06);
+4. *a mild increase* (You et al. App. A.2): from a run at the edge (lr 0.04 at step
+   ``steps/2``, where ``lr * lambda_1 / 2`` is 1.06 in seed 0) the rate x1.5 and x2; and
+   from scratch at 1.5x that rate (0.06);
 5. *the WRN with cross-entropy and BatchNorm, and SGD*: not run here (see RESULTS.md).
 
 Tests, chosen before running (``../shared/reference.md`` sec. 6), level 5%:
@@ -62,7 +69,14 @@ from matplotlib.figure import Figure
 from lrsched.plotting import save_figure
 from lrsched.train import Config, NonFiniteLossError, train
 from lrsched.train.loop import read_history
-from lrsched.train.sweep import claim, finished_history, untested_claim, write_results
+from lrsched.train.sweep import (
+    claim,
+    count_claim,
+    equivalence_claim,
+    finished_history,
+    untested_claim,
+    write_results,
+)
 
 HERE = pathlib.Path(__file__).resolve().parent
 MARGIN = 0.1
@@ -71,47 +85,17 @@ MARGIN = 0.1
 # ---------------------------------------------------------------- statistics
 
 
-def tost(values, target: float = 1.0, margin: float = MARGIN, alpha: float = 0.05) -> dict:
-  """Two one-sided t-tests: is the mean of ``values`` within ``target +- margin``?
+def edge_claim(text: str, metric: str, values: list[float]) -> dict:
+  """The claim "the mean of ``metric`` is 1 within +-``MARGIN``", by TOST (equivalence_claim).
 
-  The ``1 - 2 alpha`` (90%) t-interval of the mean lies inside the margin: equivalent
-  ("reproduced"); wholly outside: "contradicted"; otherwise "not resolved".
+  A seed without a value (it diverged before the window: NaN) leaves nothing to average,
+  so the claim is recorded as not tested, naming the seeds.
   """
-  import scipy.stats
-
-  x = np.asarray(values, np.float64)
-  n, mean = x.size, float(x.mean())
-  half = float(scipy.stats.t.ppf(1 - alpha, n - 1) * x.std(ddof=1) / math.sqrt(n))
-  low, high = mean - half, mean + half
-  inside = target - margin < low and high < target + margin
-  outside = high < target - margin or low > target + margin
-  return {"n": n, "mean": mean, "ci_low": low, "ci_high": high, "confidence": 1 - 2 * alpha,
-          "margin": margin, "target": target,
-          "verdict": "reproduced" if inside else "contradicted" if outside else "not resolved"}
-
-
-def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-  """The exact binomial ``1 - alpha`` interval of a probability from ``k`` events in ``n``."""
-  import scipy.stats
-
-  low = 0.0 if k == 0 else float(scipy.stats.beta.ppf(alpha / 2, k, n - k + 1))
-  high = 1.0 if k == n else float(scipy.stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
-  return low, high
-
-
-def count_claim(text: str, event: str, outcomes: list[bool]) -> dict:
-  """A claim "``event`` happens (more often than not)", by Clopper-Pearson on the count."""
-  k, n = int(sum(outcomes)), len(outcomes)
-  low, high = clopper_pearson(k, n)
-  verdict = "reproduced" if low > 0.5 else "contradicted" if high < 0.5 else "not resolved"
-  return {"claim": text, "metric": event, "test": "Clopper-Pearson 95%", "count": k, "n": n,
-          "outcomes": [bool(o) for o in outcomes], "ci_low": low, "ci_high": high,
-          "verdict": verdict}
-
-
-def equivalence_claim(text: str, metric: str, values: list[float]) -> dict:
-  return {"claim": text, "metric": metric, "test": "TOST, 90% t-interval in (0.9, 1.1)",
-          "values": [float(v) for v in values], **tost(values)}
+  missing = [i for i, v in enumerate(values) if not math.isfinite(v)]
+  if missing:
+    return untested_claim(text, f"no {metric} over the window for seed(s) at positions "
+                                f"{missing} (diverged before it)")
+  return equivalence_claim(text, metric, values, target=1.0, margin=MARGIN)
 
 
 # ---------------------------------------------------------------- the runs
@@ -133,23 +117,40 @@ def configs(steps: int = 1000, sharpness_every: int = 20, with_slow: bool = Fals
   base = dataclasses.replace(base_config(), epochs=steps, sharpness_every=sharpness_every,
                              checkpoint_every=steps)
   half = steps // 2
+  # Equal "time" lr * steps (Cohen et al. plot against it): lr 0.02 runs twice the steps of
+  # lr 0.04, lr 0.01 four times, so that each rate has as long to sharpen to its edge.
   runs = {"gd lr=0.04": dataclasses.replace(base, learning_rate=0.04),
-          "gd lr=0.02": dataclasses.replace(base, learning_rate=0.02),
+          "gd lr=0.02": dataclasses.replace(base, learning_rate=0.02, epochs=2 * steps,
+                                            checkpoint_every=2 * steps),
           "momentum 0.9 lr=0.04": dataclasses.replace(base, learning_rate=0.04, momentum=0.9),
-          "increase x1.5 at edge": dataclasses.replace(base, learning_rate=jump(0.02, half, 1.5)),
-          "increase x2 at edge": dataclasses.replace(base, learning_rate=jump(0.02, half, 2.0)),
+          "increase x1.5 at edge": dataclasses.replace(base, learning_rate=jump(0.04, half, 1.5)),
+          "increase x2 at edge": dataclasses.replace(base, learning_rate=jump(0.04, half, 2.0)),
           "scratch lr=0.06": dataclasses.replace(base, learning_rate=0.06),
           "decay 0.04->0.01": dataclasses.replace(base, learning_rate=jump(0.04, half, 0.25))}
   if with_slow:
-    runs["gd lr=0.01"] = dataclasses.replace(base, learning_rate=0.01)
+    runs["gd lr=0.01"] = dataclasses.replace(base, learning_rate=0.01, epochs=4 * steps,
+                                             checkpoint_every=4 * steps)
   return runs
+
+
+def _finished(config: Config, run_dir: pathlib.Path):
+  """The run's history when it is finished; None when it is to be trained or resumed.
+
+  A finished shorter run of the same setting (lr 0.02's first 1000 steps, before the
+  design's revision) is resumed to the new budget: ``train(..., resume=True)`` allows only
+  the budget to differ (``SAFE_ON_RESUME``) and refuses any other change.
+  """
+  try:
+    return finished_history(config, run_dir)
+  except ValueError:
+    return None
 
 
 def run_one(config: Config, run_dir: pathlib.Path) -> dict:
   """Trains (or reads back) one run; returns its history, sharpness log and divergence."""
   marker = run_dir / "diverged.json"
   diverged = json.loads(marker.read_text()) if marker.is_file() else None
-  if diverged is None and finished_history(config, run_dir) is None:
+  if diverged is None and _finished(config, run_dir) is None:
     try:
       train(config, run_dir, resume=True)
     except NonFiniteLossError as error:
@@ -186,15 +187,17 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
   out = []
 
   def lsh(name, key="lr_sharpness_half"):
-    return [late_mean(r, key, half) for r in results[name]]
+    return [late_mean(r, key, runs[name].epochs // 2) for r in results[name]]
 
   for name in ("gd lr=0.04", "gd lr=0.02", "gd lr=0.01"):
     if name in results:
-      out.append(equivalence_claim(
+      half, steps = runs[name].epochs // 2, runs[name].epochs
+      out.append(edge_claim(
           f"{name}: lr*lambda_1/2 stays within +-10% of 1 over the last half (steps "
           f"{half + 1}-{steps}; Cohen et al.'s edge of stability)", "lr_sharpness_half",
           lsh(name)))
   for name in (n for n in ("gd lr=0.04", "gd lr=0.02") if n in results):
+    half = runs[name].epochs // 2
     first = [float(np.mean([r["sharpness"] for r in run["sharpness"][:3]]))
              for run in results[name]]
     peak = [float(np.max([r["sharpness"] for r in run["sharpness"]])) for run in results[name]]
@@ -207,12 +210,13 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
     ups = [bool(np.any(np.diff(losses(r)[half:]) > 0)) for r in results[name]]
     out.append(count_claim(f"{name}: the loss is non-monotone over the last half",
                            "some step increases the training loss", ups))
+  half = steps // 2
   if "momentum 0.9 lr=0.04" in results:
     name = "momentum 0.9 lr=0.04"
-    out.append(equivalence_claim(
+    out.append(edge_claim(
         f"{name}: the edge is (2+2g)/lr: lr*lambda_1/(2+2g) within +-10% of 1 over the last "
         f"half", "lr_sharpness_momentum", lsh(name, "lr_sharpness_momentum")))
-    out.append(equivalence_claim(
+    out.append(edge_claim(
         f"{name}: the edge is 2/lr (You et al.'s bound without momentum): lr*lambda_1/2 "
         f"within +-10% of 1", "lr_sharpness_half", lsh(name)))
   if "decay 0.04->0.01" in results:
@@ -224,7 +228,7 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
     out.append(claim(f"{name}: after the decay at step {half} lambda_1 rises above the old "
                      f"edge 2/0.04 = 50 (last three estimates vs the 100 steps before)",
                      "sharpness", "end", "before the decay", end, before, ">"))
-    out.append(equivalence_claim(
+    out.append(edge_claim(
         f"{name}: lambda_1 reaches the new edge 2/0.01 = 200 by the end (lr*lambda_1/2 of the "
         f"last three estimates within +-10% of 1)", "lr_sharpness_half",
         [float(np.mean([r["lr_sharpness_half"] for r in run["sharpness"][-3:]]))
@@ -232,7 +236,7 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
   window = max(steps // 5, 1)
   for name in ("increase x1.5 at edge", "increase x2 at edge"):
     if name in results:
-      out.append(count_claim(f"{name} (lr 0.02 -> step {half}): 'diverges at once' (You et "
+      out.append(count_claim(f"{name} (lr 0.04 -> step {half}): 'diverges at once' (You et "
                              f"al. App. A.2)", "diverged",
                              [r["diverged"] is not None for r in results[name]]))
       out.append(count_claim(
@@ -283,10 +287,22 @@ def plot(results: dict[str, list[dict]], runs: dict[str, Config], path: pathlib.
   save_figure(fig, path)
 
 
+# The runs whose claims are counts of events (diverged, self-stabilized) decided by an exact
+# binomial interval: 5 seeds cannot decide one (5 of 5 gives [0.48, 1], which contains 1/2),
+# 8 can (8 of 8: [0.63, 1]; 0 of 8: [0, 0.37]). Decided before these runs were made.
+COUNT_RUNS = ("increase x1.5 at edge", "increase x2 at edge", "scratch lr=0.06")
+
+
+def seeds_of(name: str, args: argparse.Namespace) -> list[int]:
+  return args.count_seeds if name in COUNT_RUNS else args.seeds
+
+
 def main(argv: list[str] | None = None) -> dict:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--workdir", default="runs/edge_of_stability", help="run directories")
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+  parser.add_argument("--count-seeds", type=int, nargs="+", default=list(range(8)),
+                      help="seeds of the runs whose claims are counts (part 4)")
   parser.add_argument("--steps", type=int, default=1000)
   parser.add_argument("--sharpness-every", type=int, default=20)
   parser.add_argument("--with-slow", action="store_true", help="also lr 0.01 (edge 200)")
@@ -300,19 +316,21 @@ def main(argv: list[str] | None = None) -> dict:
   results = {}
   for name, config in runs.items():
     results[name] = []
-    for seed in args.seeds:
+    for seed in seeds_of(name, args):
       run_dir = pathlib.Path(args.workdir) / name.replace(" ", "_") / f"seed{seed}"
       results[name].append(run_one(dataclasses.replace(config, seed=seed), run_dir))
       print(f"{name} seed {seed}: late lr*lambda/2 "
-            f"{late_mean(results[name][-1], 'lr_sharpness_half', args.steps // 2):.3f}, "
+            f"{late_mean(results[name][-1], 'lr_sharpness_half', config.epochs // 2):.3f}, "
             f"diverged {results[name][-1]['diverged']}", flush=True)
   claims = summarize(runs, results, args.steps)
   record = {"experiment": "edge_of_stability", "claims": claims, "runs": {
-      name: {"seeds": args.seeds, "config": json.loads(json.dumps(runs[name].to_dict())),
-             "late_lr_sharpness_half": [late_mean(r, "lr_sharpness_half", args.steps // 2)
+      name: {"seeds": seeds_of(name, args), "config": json.loads(json.dumps(runs[name].to_dict())),
+             "steps": runs[name].epochs,
+             "late_lr_sharpness_half": [late_mean(r, "lr_sharpness_half", runs[name].epochs // 2)
                                         for r in per_seed],
              "late_lr_sharpness_momentum": [late_mean(r, "lr_sharpness_momentum",
-                                                      args.steps // 2) for r in per_seed],
+                                                      runs[name].epochs // 2)
+                                           for r in per_seed],
              "final": {"train_loss": [float(losses(r)[-1]) for r in per_seed],
                        "test_accuracy": [r["history"][-1].get("test_accuracy")
                                          for r in per_seed]},

@@ -3,8 +3,10 @@
 Each experiment script writes its raw per-seed results to ``results/<experiment>.json``
 (:func:`lrsched.train.sweep.results_record`). This script rewrites, in RESULTS.md, the
 block between ``<!-- generated:verdicts -->`` and ``<!-- end generated -->`` (the verdict
-table of every claim) and each experiment's block ``<!-- generated:<experiment> -->``
-(its runs' final metrics and its claims with their paired differences and verdicts).
+table of every claim: paired differences, TOST equivalence and exact binomial counts) and
+each experiment's block ``<!-- generated:<experiment> -->`` (its runs' final metrics, or
+the experiment's own tables, and its claims with their estimates and verdicts; "not yet
+run" while its JSON file does not exist).
 Nothing between the markers is written by hand; ``--check`` exits 1 when RESULTS.md
 disagrees with the JSON files (tests/test_results.py runs it). Run::
 
@@ -21,7 +23,7 @@ import pathlib
 import re
 import sys
 
-from lrsched.train.sweep import mean_std
+from lrsched.train.sweep import claim_kind, mean_std
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"
@@ -54,9 +56,39 @@ def _difference(item: dict) -> str:
           f"[{scale * item['ci_low']:+.2f}, {scale * item['ci_high']:+.2f}]")
 
 
+def _num(value: float) -> str:
+  return f"{value:#.4g}"
+
+
+def _test(item: dict) -> str:
+  """The verdict table's comparison: what is tested, on which metric."""
+  kind = claim_kind(item)
+  if kind == "paired":
+    return f"{item['a']} {item['direction']} {item['b']} ({item['metric']})"
+  if kind == "equivalence":
+    scale, _ = _scale(item["metric"])
+    return (f"TOST: mean in {scale * item['target']:g} ± {scale * item['margin']:g} "
+            f"({item['metric']})")
+  return f"exact binomial: P > 1/2 ({item['metric']})"
+
+
+def _estimate(item: dict) -> str:
+  """The verdict table's estimate with its interval, by the claim's kind."""
+  kind = claim_kind(item)
+  if kind == "paired":
+    return _difference(item)
+  if kind == "equivalence":
+    scale, _ = _scale(item["metric"])
+    return (f"{_num(scale * item['mean'])} [{_num(scale * item['ci_low'])}, "
+            f"{_num(scale * item['ci_high'])}] ({item['confidence']:.0%}) vs "
+            f"{scale * item['target']:g} ± {scale * item['margin']:g}")
+  return (f"{item['count']}/{item['n']} [{item['ci_low']:.2f}, {item['ci_high']:.2f}] "
+          f"(95% exact)")
+
+
 def verdict_table(records: list[dict]) -> str:
-  """Every claim of every experiment: its comparison, paired difference and verdict."""
-  lines = ["| experiment | claim | A vs B (metric) | A − B, mean [95% CI] | seeds | verdict |",
+  """Every claim of every experiment: what it compares, the estimate, its interval, the verdict."""
+  lines = ["| experiment | claim | comparison (metric) | estimate [CI] | seeds | verdict |",
            "|---|---|---|---|---|---|"]
   for record in records:
     for item in record["claims"]:
@@ -64,14 +96,37 @@ def verdict_table(records: list[dict]) -> str:
         lines.append(f"| {record['experiment']} | {item['claim']} | - | - | - | "
                      f"**not tested**: {item['why']} |")
         continue
-      lines.append(f"| {record['experiment']} | {item['claim']} | {item['a']} "
-                   f"{item['direction']} {item['b']} ({item['metric']}) | "
-                   f"{_difference(item)} | {item['n']} | **{item['verdict']}** |")
+      lines.append(f"| {record['experiment']} | {item['claim']} | {_test(item)} | "
+                   f"{_estimate(item)} | {item['n']} | **{item['verdict']}** |")
   return "\n".join(lines)
 
 
-def experiment_block(record: dict, metrics: list[str] | None = None) -> str:
-  """One experiment's runs (final metrics, mean ± std over seeds) and claims, as prose."""
+def claim_line(item: dict) -> str:
+  """One claim as a bullet: verdict, claim, estimate and the rule that decided it."""
+  kind = claim_kind(item)
+  if kind == "not tested":
+    return f"* **not tested** -- {item['claim']}: {item['why']}"
+  head = f"* **{item['verdict']}** -- {item['claim']}: "
+  if kind == "paired":
+    return head + (f"on `{item['metric']}`, {item['a']} − {item['b']} = {_difference(item)} "
+                   f"(mean [95% CI] of the {item['n']} paired seeds; claimed "
+                   f"{item['direction']} 0).")
+  if kind == "equivalence":
+    scale, _ = _scale(item["metric"])
+    low, high = scale * (item["target"] - item["margin"]), scale * (item["target"]
+                                                                    + item["margin"])
+    return head + (f"on `{item['metric']}`, mean {_num(scale * item['mean'])} "
+                   f"[{_num(scale * item['ci_low'])}, {_num(scale * item['ci_high'])}] "
+                   f"({item['confidence']:.0%} t-interval of the {item['n']} seeds) vs "
+                   f"({low:g}, {high:g}): TOST, reproduced inside, contradicted wholly "
+                   f"outside.")
+  return head + (f"`{item['metric']}` in {item['count']} of {item['n']} seeds, probability "
+                 f"[{item['ci_low']:.2f}, {item['ci_high']:.2f}] (95% Clopper-Pearson): "
+                 f"reproduced above 1/2, contradicted below.")
+
+
+def final_metrics_table(record: dict, metrics: list[str] | None = None) -> list[str]:
+  """The runs' final metrics (mean ± std over seeds), as table lines and a caption."""
   runs = record["runs"]
   keys = metrics or sorted({k for run in runs.values() for k, v in run["final"].items()
                             if any(x is not None for x in v)})
@@ -88,27 +143,110 @@ def experiment_block(record: dict, metrics: list[str] | None = None) -> str:
   best = " (`best_*`: the best epoch)" if any(k.startswith("best_") for k in keys) else ""
   lines.append(f"Final epoch{best}, mean ± std over seeds; per-seed values in "
                f"`experiments/results/{record['experiment']}.json`.")
-  lines.append("")
+  return lines
+
+
+def experiment_block(record: dict, metrics: list[str] | None = None) -> str:
+  """One experiment's runs (final metrics, mean ± std over seeds) and claims, as prose."""
+  lines = final_metrics_table(record, metrics) + [""]
   for table in record.get("tables", []):  # summaries the script derived from the same runs
     lines += [table, ""]
-  for item in record["claims"]:
-    if item["verdict"] == "not tested":
-      lines.append(f"* **not tested** -- {item['claim']}: {item['why']}")
-      continue
-    lines.append(f"* **{item['verdict']}** -- {item['claim']}: on `{item['metric']}`, "
-                 f"{item['a']} − {item['b']} = {_difference(item)} (mean [95% CI] of the "
-                 f"{item['n']} paired seeds; claimed {item['direction']} 0).")
+  lines += [claim_line(item) for item in record["claims"]]
   return "\n".join(lines)
 
 
-def load_records(directory: pathlib.Path = RESULTS_DIR) -> list[dict]:
+def _rate(config: dict) -> str:
+  """A config's learning rate: a number, or a piecewise-constant jump ("0.04, x1.5 at 500")."""
+  lr = config["learning_rate"]
+  if isinstance(lr, (int, float)):
+    return f"{lr:g}"
+  if isinstance(lr, dict) and lr.get("name") == "piecewise_constant_schedule":
+    jumps = ", ".join(f"x{scale:g} at step {step}"
+                      for step, scale in lr["boundaries_and_scales"].items())
+    return f"{lr['init_value']:g}, {jumps}"
+  return f"`{json.dumps(lr)}`"
+
+
+def _finite(values: list) -> list[float]:
+  return [float(v) for v in values if v is not None and math.isfinite(float(v))]
+
+
+def _per_seed(values: list) -> str:
+  return ", ".join("-" if v is None or not math.isfinite(v) else f"{v:.3f}" for v in values)
+
+
+def _mean_std_3(values: list) -> str:
+  """Mean ± std to 3 decimals (``-`` when no value is finite)."""
+  finite = _finite(values)
+  if not finite:
+    return "-"
+  mean, std = mean_std(finite)
+  return f"{mean:.3f} ± {std:.3f}" if len(finite) > 1 else f"{mean:.3f}"
+
+
+def edge_of_stability_block(record: dict) -> str:
+  """The edge-of-stability runs per seed (late lr·lambda_1/2, final loss, divergence),
+  the claims and the figure."""
+  header = ["run", "learning rate", "momentum", "steps", "late lr·λ₁/2, per seed",
+            "late lr·λ₁/2", "late lr·λ₁/(2+2g)", "final train loss", "diverged"]
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  for name, run in record["runs"].items():
+    config, n = run["config"], len(run["seeds"])
+    steps = run["diverged_step"]
+    ok = [v for v, step in zip(run["final"]["train_loss"], steps, strict=True) if step is None]
+    diverged = [(seed, step) for seed, step in zip(run["seeds"], steps, strict=True)
+                if step is not None]
+    momentum = config.get("momentum") or 0.0
+    lines.append("| " + " | ".join([
+        name, _rate(config), f"{momentum:g}" if isinstance(momentum, (int, float))
+        else f"`{json.dumps(momentum)}`", str(run["steps"]),
+        _per_seed(run["late_lr_sharpness_half"]), _mean_std_3(run["late_lr_sharpness_half"]),
+        _mean_std_3(run["late_lr_sharpness_momentum"]) if momentum else "-",
+        _mean_std_3(ok),
+        (f"{len(diverged)} of {n}: step " + ", ".join(f"{step} (seed {seed})"
+                                                      for seed, step in diverged))
+        if diverged else f"none of {n}"]) + " |")
+  seeds = sorted({s for run in record["runs"].values() for s in run["seeds"]})
+  every = sorted({run["config"].get("sharpness_every") for run in record["runs"].values()})
+  lines += ["", (
+      f"Late: the mean of `lr · lambda_1 / 2` (the rate in use; momentum runs also "
+      f"`/(2 + 2g)`) over the sharpness estimates (every {', '.join(map(str, every))} steps, "
+      f"whole training set) after step `steps/2`, per seed in the order of the seeds "
+      f"{', '.join(map(str, seeds))} (`-`: none, the run diverged first), and mean ± std. "
+      f"Final train loss: mean ± std over the seeds that did not diverge. A run diverges at "
+      f"the first step whose loss is not finite or exceeds 1e6. Every per-seed number and "
+      f"trace is in `experiments/results/{record['experiment']}.json`."), ""]
+  lines += [claim_line(item) for item in record["claims"]]
+  lines += ["", "![training loss and sharpness per run, 2/lr dashed; seed 0 solid]"
+                "(figures/edge_of_stability.png)"]
+  return "\n".join(lines)
+
+
+# Experiments whose block is not the generic final-metrics table.
+BLOCKS = {"edge_of_stability": edge_of_stability_block}
+
+
+def not_yet_run(name: str) -> str:
+  return (f"Not yet run: `experiments/results/{name}.json` does not exist (`python "
+          f"experiments/{name}.py` writes it, then `python experiments/report.py`).")
+
+
+def load_records(directory: pathlib.Path | None = None) -> list[dict]:
+  """Every ``<experiment>.json`` in ``directory`` (default: ``RESULTS_DIR``), by name."""
+  directory = RESULTS_DIR if directory is None else directory
   return [json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))]
 
 
 def render(text: str, records: list[dict]) -> str:
-  """``text`` with every generated block rewritten from ``records``."""
+  """``text`` with every generated block rewritten from ``records``.
+
+  A block of ``text`` whose experiment has no record says that it has not been run yet.
+  """
   blocks = {"verdicts": verdict_table(records)}
-  blocks.update({r["experiment"]: experiment_block(r) for r in records})
+  blocks.update({r["experiment"]: BLOCKS.get(r["experiment"], experiment_block)(r)
+                 for r in records})
+  for name in re.findall(r"<!-- generated:([\w.-]+) -->", text):
+    blocks.setdefault(name, not_yet_run(name))
   for name, body in blocks.items():
     start = f"<!-- generated:{name} -->"
     pattern = re.compile(re.escape(start) + r"\n.*?" + re.escape(END), re.S)

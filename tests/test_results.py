@@ -1,13 +1,24 @@
 """The verdict rule and experiments/RESULTS.md: every verdict follows from committed data."""
 
 import importlib.util
+import json
 import pathlib
 
 import numpy as np
 import pytest
 import scipy.stats
 
-from lrsched.train.sweep import VERDICTS, claim, paired_verdict, untested_claim
+from lrsched.train.sweep import (
+    VERDICTS,
+    binomial_verdict,
+    claim,
+    claim_kind,
+    count_claim,
+    equivalence_claim,
+    equivalence_verdict,
+    paired_verdict,
+    untested_claim,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("report", ROOT / "experiments/report.py")
@@ -67,18 +78,47 @@ def test_untested_claims_need_a_reason():
 def test_report_renders_blocks_and_detects_stale_text():
   record = {"experiment": "demo", "claims": [
       claim("A beats B", "test_accuracy", "A", "B", [0.9, 0.91, 0.92], [0.8, 0.8, 0.83], ">"),
+      equivalence_claim("A is at the edge", "lr_sharpness_half", [1.02, 0.98, 1.0], 1.0, 0.1),
+      count_claim("A diverges", "diverged", [True, True, False]),
       untested_claim("C", "no noise in this setup")],
       "runs": {"A": {"seeds": [0, 1, 2], "final": {"test_accuracy": [0.9, 0.91, 0.92]}},
                "B": {"seeds": [0, 1, 2], "final": {"test_accuracy": [0.8, 0.8, 0.83]}}}}
   text = ("# R\n<!-- generated:verdicts -->\nold\n<!-- end generated -->\n\n"
-          "## demo\n<!-- generated:demo -->\n<!-- end generated -->\n")
+          "## demo\n<!-- generated:demo -->\n<!-- end generated -->\n\n"
+          "## later\n<!-- generated:later -->\nstale\n<!-- end generated -->\n")
   out = report.render(text, [record])
   assert "| demo | A beats B | A > B (test_accuracy) | +10.00 points [" in out
+  mean = np.mean([1.02, 0.98, 1.0])
+  half = scipy.stats.t.ppf(0.95, 2) * np.std([1.02, 0.98, 1.0], ddof=1) / np.sqrt(3)
+  assert (f"| demo | A is at the edge | TOST: mean in 1 ± 0.1 (lr_sharpness_half) | "
+          f"{mean:#.4g} [{mean - half:#.4g}, {mean + half:#.4g}] (90%) vs 1 ± 0.1 | 3 | "
+          f"**reproduced** |") in out  # inside (0.9, 1.1)
+  ci = scipy.stats.binomtest(2, 3).proportion_ci(method="exact")
+  assert (f"| demo | A diverges | exact binomial: P > 1/2 (diverged) | 2/3 [{ci.low:.2f}, "
+          f"{ci.high:.2f}] (95% exact) | 3 | **not resolved** |") in out
+  assert "`diverged` in 2 of 3 seeds" in out
   assert "**reproduced**" in out and "**not tested**: no noise in this setup" in out
   assert "| A | 3 | 91.0 ± 1.0 |" in out
+  # A block without a results file says so (and loses whatever it held).
+  assert ("<!-- generated:later -->\nNot yet run: `experiments/results/later.json` does not "
+          "exist") in out and "stale" not in out
   assert report.render(out, [record]) == out  # idempotent
   with pytest.raises(ValueError, match="no block '<!-- generated:other -->"):
     report.render(text, [dict(record, experiment="other")])
+
+
+def recompute(item: dict) -> dict:
+  """A claim's verdict again, from its raw per-seed values alone."""
+  kind = claim_kind(item)
+  if kind == "paired":
+    return paired_verdict(item["a_values"], item["b_values"], item["direction"])
+  if kind == "equivalence":
+    assert item["n"] == len(item["values"])
+    return equivalence_verdict(item["values"], item["target"], item["margin"],
+                               alpha=(1 - item["confidence"]) / 2)
+  assert kind == "count" and item["test"] == "Clopper-Pearson 95%", item
+  assert item["count"] == sum(item["outcomes"]) and item["n"] == len(item["outcomes"])
+  return binomial_verdict(item["count"], item["n"])
 
 
 def test_committed_results_match_results_md_and_the_rule():
@@ -91,9 +131,28 @@ def test_committed_results_match_results_md_and_the_rule():
         "experiment", "claims", "runs", "tables", "range_test"}, set(record)
     for item in record["claims"]:
       assert item["verdict"] in VERDICTS
-      if item["verdict"] == "not tested":
+      if claim_kind(item) == "not tested":
         assert item["why"]
         continue
-      again = paired_verdict(item["a_values"], item["b_values"], item["direction"])
+      again = recompute(item)
       assert again["verdict"] == item["verdict"], item["claim"]
+      assert (again["ci_low"], again["ci_high"]) == pytest.approx(
+          (item["ci_low"], item["ci_high"]), rel=1e-9, abs=1e-12), item["claim"]
+  assert report.main(["--check"]) == 0
+
+
+def test_report_check_passes_without_the_edge_of_stability_results(tmp_path, monkeypatch):
+  """Before (or while) experiments/edge_of_stability.py runs, its block says "not yet run"."""
+  records = [r for r in report.load_records() if r["experiment"] != "edge_of_stability"]
+  text = report.render(report.RESULTS_MD.read_text(), records)
+  start = text.index("<!-- generated:edge_of_stability -->")
+  assert text[start:].split("\n")[1].startswith("Not yet run: `experiments/results/"
+                                                "edge_of_stability.json` does not exist")
+  results = tmp_path / "results"
+  results.mkdir()
+  for record in records:
+    (results / f"{record['experiment']}.json").write_text(json.dumps(record))
+  (tmp_path / "RESULTS.md").write_text(text)
+  monkeypatch.setattr(report, "RESULTS_DIR", results)
+  monkeypatch.setattr(report, "RESULTS_MD", tmp_path / "RESULTS.md")
   assert report.main(["--check"]) == 0

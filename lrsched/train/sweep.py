@@ -141,7 +141,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 VERDICTS = ("reproduced", "contradicted", "not resolved", "not tested")
-"""The verdicts of :func:`paired_verdict` (``"not tested"`` is stated, never computed)."""
+"""The verdicts of :func:`paired_verdict`, :func:`equivalence_verdict` and
+:func:`binomial_verdict` (``"not tested"`` is stated, never computed)."""
 
 
 def paired_verdict(a_values: Sequence[float], b_values: Sequence[float], direction: str,
@@ -218,6 +219,195 @@ def untested_claim(text: str, why: str) -> dict[str, Any]:
           "b_values": [], "direction": None, "verdict": "not tested", "why": why}
 
 
+def equivalence_verdict(values: Sequence[float], target: float, margin: float,
+                        alpha: float = 0.05) -> dict[str, Any]:
+  """TOST equivalence: does the mean of ``values`` lie within ``target +- margin``?
+
+  Two one-sided t-tests at level ``alpha`` (Schuirmann 1987), decided by the
+  ``1 - 2 alpha`` (90% for ``alpha=0.05``) t-interval of the mean over seeds,
+  ``mean(x) +- t_{1-alpha, n-1} * std(x, ddof=1) / sqrt(n)``:
+  ``"reproduced"`` (equivalent) when it lies inside ``(target - margin, target + margin)``;
+  ``"contradicted"`` when it lies wholly outside (entirely below ``target - margin`` or
+  entirely above ``target + margin``: a one-sided level-``alpha`` test that the mean is
+  outside the margin); ``"not resolved"`` otherwise (it overlaps a margin's edge).
+
+  Args:
+    values: one value per seed (at least 2, finite).
+    target: the value the claim says the mean equals.
+    margin: the half-width of the equivalence region, ``> 0``.
+    alpha: the level of each one-sided test, in ``(0, 0.5)``.
+
+  Returns:
+    ``{"n", "mean", "ci_low", "ci_high", "confidence", "margin", "target", "verdict"}``
+    (``confidence = 1 - 2 alpha``).
+
+  Example:
+    >>> v = equivalence_verdict([1.02, 0.98, 1.01, 1.0, 0.99], 1.0, 0.1)
+    >>> v["verdict"], round(v["mean"], 3), v["confidence"]
+    ('reproduced', 1.0, 0.9)
+    >>> equivalence_verdict([1.3, 1.32, 1.28], 1.0, 0.1)["verdict"]
+    'contradicted'
+    >>> equivalence_verdict([0.85, 1.1, 0.95], 1.0, 0.1)["verdict"]
+    'not resolved'
+  """
+  import scipy.stats  # lazily, as in paired_verdict
+
+  x = np.asarray(values, dtype=np.float64)
+  if x.ndim != 1 or x.size < 2:
+    raise ValueError(f"values must be a list of >= 2 per-seed values, got {x.size}")
+  if not np.isfinite(x).all():
+    raise ValueError(f"values must be finite, got {x.tolist()}")
+  if not math.isfinite(target):
+    raise ValueError(f"target must be finite, got {target!r}")
+  if not (math.isfinite(margin) and margin > 0):
+    raise ValueError(f"margin must be > 0 (and finite), got {margin!r}")
+  if not 0.0 < alpha < 0.5:
+    raise ValueError(f"alpha must be in (0, 0.5), got {alpha!r}")
+  n, mean = x.size, float(x.mean())
+  half = float(scipy.stats.t.ppf(1 - alpha, n - 1) * x.std(ddof=1) / math.sqrt(n))
+  low, high = mean - half, mean + half
+  inside = target - margin < low and high < target + margin
+  outside = high < target - margin or low > target + margin
+  verdict = "reproduced" if inside else "contradicted" if outside else "not resolved"
+  return {"n": n, "mean": mean, "ci_low": low, "ci_high": high, "confidence": 1 - 2 * alpha,
+          "margin": float(margin), "target": float(target), "verdict": verdict}
+
+
+def equivalence_claim(text: str, metric: str, values: Sequence[float], target: float,
+                      margin: float, alpha: float = 0.05) -> dict[str, Any]:
+  """A claim "the mean of ``metric`` over seeds equals ``target`` within ``margin``".
+
+  Its verdict is :func:`equivalence_verdict`'s (TOST).
+
+  Returns:
+    ``{"claim", "metric", "test", "values", "n", "mean", "ci_low", "ci_high",
+    "confidence", "margin", "target", "verdict"}``; ``test`` reads e.g.
+    ``"TOST, 90% t-interval in (0.9, 1.1)"``.
+
+  Example:
+    >>> c = equivalence_claim("at the edge", "lr_sharpness_half", [1.02, 0.98, 1.01], 1.0, 0.1)
+    >>> c["test"], c["verdict"]
+    ('TOST, 90% t-interval in (0.9, 1.1)', 'reproduced')
+  """
+  result = equivalence_verdict(values, target, margin, alpha)
+  test = (f"TOST, {result['confidence']:.0%} t-interval in ({target - margin:g}, "
+          f"{target + margin:g})")
+  return {"claim": text, "metric": metric, "test": test, "values": [float(v) for v in values],
+          **result}
+
+
+def binomial_verdict(successes: int, n: int, threshold: float = 0.5,
+                     confidence: float = 0.95) -> dict[str, Any]:
+  """Exact binomial verdict on a count: does the event happen with probability > ``threshold``?
+
+  ``successes`` events in ``n`` independent runs (seeds) give the Clopper-Pearson
+  (exact) two-sided ``confidence`` interval of the event's probability ``p``, with
+  ``a = 1 - confidence``:
+  ``[Beta_{a/2}(k, n - k + 1), Beta_{1-a/2}(k + 1, n - k)]`` (quantiles of the beta
+  distribution; 0 for ``k = 0``, 1 for ``k = n``). ``"reproduced"`` when it lies above
+  ``threshold`` (with 1/2: the event happens more often than not), ``"contradicted"``
+  when it lies below, ``"not resolved"`` when it contains ``threshold``. A count is the
+  right statistic for censored outcomes (a run that never diverged within its budget),
+  which a t-interval of the steps would average as if they were values.
+
+  Resolution needs enough runs: at 95% and ``threshold=1/2`` even ``k = n`` leaves
+  ``ci_low = 0.025 ** (1/n)``, which exceeds 1/2 only from ``n = 6`` on (``n = 5``:
+  0.478), so with 5 seeds no count resolves either way.
+
+  Args:
+    successes: the number of runs in which the event happened, ``0 <= successes <= n``.
+    n: the number of runs, ``>= 1``.
+    threshold: the probability the claim compares with, in ``(0, 1)``.
+    confidence: the interval's coverage, in ``(0, 1)``.
+
+  Returns:
+    ``{"count", "n", "ci_low", "ci_high", "confidence", "threshold", "verdict"}``.
+
+  Example:
+    >>> v = binomial_verdict(6, 6)
+    >>> v["verdict"], round(v["ci_low"], 3), v["ci_high"]
+    ('reproduced', 0.541, 1.0)
+    >>> binomial_verdict(5, 5)["verdict"], binomial_verdict(0, 6)["verdict"]
+    ('not resolved', 'contradicted')
+  """
+  import scipy.stats  # lazily, as in paired_verdict
+
+  for name, value in (("successes", successes), ("n", n)):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+      raise ValueError(f"{name} must be an integer, got {value!r}")
+  k, n = int(successes), int(n)
+  if n < 1:
+    raise ValueError(f"n must be >= 1, got {n}")
+  if not 0 <= k <= n:
+    raise ValueError(f"successes must be in [0, n] = [0, {n}], got {k}")
+  if not 0.0 < threshold < 1.0:
+    raise ValueError(f"threshold must be in (0, 1), got {threshold!r}")
+  if not 0.0 < confidence < 1.0:
+    raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+  a = 1.0 - confidence
+  low = 0.0 if k == 0 else float(scipy.stats.beta.ppf(a / 2, k, n - k + 1))
+  high = 1.0 if k == n else float(scipy.stats.beta.ppf(1 - a / 2, k + 1, n - k))
+  verdict = "reproduced" if low > threshold else "contradicted" if high < threshold \
+      else "not resolved"
+  return {"count": k, "n": n, "ci_low": low, "ci_high": high, "confidence": confidence,
+          "threshold": threshold, "verdict": verdict}
+
+
+def count_claim(text: str, event: str, outcomes: Sequence[bool]) -> dict[str, Any]:
+  """A claim "``event`` happens more often than not", from one outcome per seed.
+
+  Its verdict is :func:`binomial_verdict`'s at the project's rule (Clopper-Pearson 95%,
+  threshold 1/2).
+
+  Args:
+    text: the claim.
+    event: what is counted (recorded as the claim's ``metric``).
+    outcomes: per seed, whether the event happened (at least one).
+
+  Returns:
+    ``{"claim", "metric", "test", "count", "n", "outcomes", "ci_low", "ci_high",
+    "verdict"}`` with ``test = "Clopper-Pearson 95%"``.
+
+  Example:
+    >>> c = count_claim("diverges", "diverged", [True] * 6)
+    >>> c["count"], c["n"], c["verdict"]
+    (6, 6, 'reproduced')
+  """
+  outcomes = [bool(o) for o in outcomes]
+  result = binomial_verdict(sum(outcomes), len(outcomes))
+  return {"claim": text, "metric": event, "test": "Clopper-Pearson 95%",
+          "count": result["count"], "n": result["n"], "outcomes": outcomes,
+          "ci_low": result["ci_low"], "ci_high": result["ci_high"],
+          "verdict": result["verdict"]}
+
+
+CLAIM_KINDS = ("paired", "equivalence", "count", "not tested")
+"""The kinds of claim record :func:`claim_kind` tells apart."""
+
+
+def claim_kind(item: Mapping[str, Any]) -> str:
+  """Which builder made a claim record: one of :data:`CLAIM_KINDS`.
+
+  ``"not tested"`` (:func:`untested_claim`), ``"count"`` (:func:`count_claim`: it has
+  ``outcomes``), ``"equivalence"`` (:func:`equivalence_claim`: ``margin``) or
+  ``"paired"`` (:func:`claim`: ``a_values``).
+
+  Example:
+    >>> claim_kind(count_claim("diverges", "diverged", [True, False]))
+    'count'
+  """
+  if item.get("verdict") == "not tested":
+    return "not tested"
+  if "outcomes" in item:
+    return "count"
+  if "margin" in item:
+    return "equivalence"
+  if "a_values" in item:
+    return "paired"
+  raise ValueError(f"claim {item.get('claim')!r} is none of {CLAIM_KINDS} (fields "
+                   f"{sorted(item)})")
+
+
 def results_record(experiment: str, claims: Sequence[Mapping[str, Any]],
                    histories: Mapping[str, Sequence[History]], configs: Mapping[str, Config],
                    seeds: Sequence[int], metrics: Sequence[str]) -> dict[str, Any]:
@@ -230,7 +420,8 @@ def results_record(experiment: str, claims: Sequence[Mapping[str, Any]],
 
   Args:
     experiment: the experiment's name (its script's stem).
-    claims: made with :func:`claim` or :func:`untested_claim`.
+    claims: made with :func:`claim`, :func:`equivalence_claim`, :func:`count_claim` or
+      :func:`untested_claim`.
     histories: ``{run name: [history per seed]}`` as :func:`run_seeds` returns.
     configs: ``{run name: config}`` (seed excepted, the runs' configs).
     seeds: the seeds, in the histories' order.
