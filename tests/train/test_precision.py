@@ -66,6 +66,19 @@ def test_hessian_of_a_bfloat16_model_is_the_float32_hessian():
 
 
 def test_bfloat16_run_learns_like_float32_and_checkpoints_float32(tmp_path, npz_path):
+  """bfloat16 compute follows float32's training curve; parameters and checkpoints stay float32.
+
+  Bound: the curves (epoch-mean training loss, random labels learned by memorizing) may
+  differ by 5% of the initial loss at every epoch. A relative bound on each epoch's loss
+  does not fit: bfloat16's rounding (2**-9) moves the memorization a little, and the
+  relative difference grows as the loss falls (the former rtol=0.05 failed on an AMD
+  EPYC: epoch-4 loss 0.2217 vs 0.1999, 10.9%). Measured 2026-12-02 over 8 (data seed, model
+  seed) pairs in 0-4 x 0-3, Intel Xeon with AVX-512 and with XLA held to AVX2
+  (XLA_FLAGS=--xla_cpu_max_isa=AVX2): relative epoch-4 difference -8.8% to +5.5%,
+  largest difference at any epoch 0.021 (1.5% of the initial 1.44), 0.022 on the AMD
+  EPYC; the bound 0.072 leaves a factor 3. A bfloat16 path that does not learn (epoch-4
+  loss ~1.4 vs ~0.2), or learns at a fraction of the rate, is far outside it.
+  """
   histories = {}
   for dtype in ("float32", "bfloat16"):
     config = tiny_config(npz_path, epochs=4, compute_dtype=dtype, weight_decay=0.0)
@@ -75,5 +88,6 @@ def test_bfloat16_run_learns_like_float32_and_checkpoints_float32(tmp_path, npz_
     if dtype == "bfloat16":
       assert model.stem.dtype == jnp.bfloat16
   full, mixed = np.array(histories["float32"]), np.array(histories["bfloat16"])
-  assert mixed[-1] < 0.9 * mixed[0]  # it learns (random labels: by memorizing) ...
-  np.testing.assert_allclose(mixed, full, rtol=0.05)  # ... as float32 does, epoch by epoch
+  assert not np.array_equal(mixed, full)  # it really computed in bfloat16 ...
+  assert mixed[-1] < 0.5 * mixed[0]  # ... it learns (random labels: by memorizing) ...
+  np.testing.assert_allclose(mixed, full, atol=0.05 * full[0], rtol=0)  # ... as float32 does
