@@ -171,7 +171,8 @@ def continue_gd(run_dir: pathlib.Path, epoch: int, factor: float, out: pathlib.P
   config = dataclasses.replace(
       source, epochs=steps, learning_rate=lr, checkpoint_every=0,
       init_from={"run": str(run_dir), "epoch": epoch}, sharpness_every=10,
-      sharpness_batch_size=256, progress=False)
+      # the first 256 training samples (all of them in a smaller test run)
+      sharpness_batch_size=min(256, source.train_subset or 256), progress=False)
   try:
     train(config, out, resume=True)
   except NonFiniteLossError as error:

@@ -40,7 +40,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # Shell blocks run in this order (a document's commands may read what earlier ones wrote).
 ORDER = ["README.md", "docs/getting_started.md", "docs/guides/schedules.md",
-         "docs/guides/training.md", "docs/guides/hessian.md", "docs/guides/adaptive.md",
+         "docs/guides/training.md", "docs/guides/hessian.md", "docs/guides/edge_of_stability.md",
+         "docs/guides/adaptive.md",
          "docs/guides/weight_decay_exp_lr.md", "docs/gallery.md", "docs/coming_from.md",
          "docs/performance.md", "docs/development.md", "docs/guides/experiments.md",
          "docs/guides/results.md", "docs/notebooks/index.md", "docs/index.md",

@@ -38,7 +38,9 @@ def apply(config: ConfigT) -> ConfigT:
   """The :class:`~lrsched.train.Config` itself, or with ``LRSCHED_SMALL=1`` a tiny copy.
 
   ``epochs <- min(epochs, SMALL_EPOCHS)`` and ``train_subset <- min(train_subset, SMALL_TRAIN)``
-  (0, all samples, counts as unbounded); nothing else changes, so the learning-rate spec,
+  (0, all samples, counts as unbounded); ``batch_size`` and ``sharpness_batch_size`` are
+  capped at the new ``train_subset`` (a full-batch config stays full-batch); nothing else
+  changes, so the learning-rate spec,
   the model and the data are the config's own (a step decay at epoch 150 of a capped run
   simply never decays).
 
@@ -46,16 +48,17 @@ def apply(config: ConfigT) -> ConfigT:
     >>> import os
     >>> from lrsched.train import Config
     >>> os.environ["LRSCHED_SMALL"] = "1"
-    >>> small = apply(Config(epochs=600))
+    >>> small = apply(Config(epochs=600, batch_size=1000))
     >>> del os.environ["LRSCHED_SMALL"]
-    >>> small.epochs, small.train_subset
-    (2, 512)
+    >>> small.epochs, small.train_subset, small.batch_size
+    (2, 512, 512)
     >>> apply(Config(epochs=600)).epochs
     600
   """
   if not enabled():
     return config
-  subset = config.train_subset
+  subset = SMALL_TRAIN if config.train_subset == 0 else min(config.train_subset, SMALL_TRAIN)
   return dataclasses.replace(
-      config, epochs=min(config.epochs, SMALL_EPOCHS),
-      train_subset=SMALL_TRAIN if subset == 0 else min(subset, SMALL_TRAIN))
+      config, epochs=min(config.epochs, SMALL_EPOCHS), train_subset=subset,
+      batch_size=min(config.batch_size, subset),
+      sharpness_batch_size=min(config.sharpness_batch_size, subset))
