@@ -262,7 +262,8 @@ def piecewise_interpolate_schedule(
   interpolate_type = _validation.choice("interpolate_type", interpolate_type, INTERPOLATE_TYPES)
   init_value = _value("init_value", init_value)
   scales = _scales("boundaries_and_scales", init_value, boundaries_and_scales)
-  if scales and _validation.any_traced(*scales.values()):
+  # optax <= 0.2.5 converts init_value with NumPy too: any traced value takes our formula.
+  if _validation.any_traced(init_value, *(scales or {}).values()):
     return _counted(_optax_traced.piecewise_interpolate(interpolate_type, init_value, scales))
   return _counted(optax.piecewise_interpolate_schedule(interpolate_type, init_value, scales))
 
@@ -310,7 +311,8 @@ def linear_onecycle_schedule(transition_steps: int, peak_value: float, pct_start
   _distinct([("int(pct_start * transition_steps)", int(pct_start * transition_steps)),
              ("int(pct_final * transition_steps)", int(pct_final * transition_steps)),
              ("transition_steps", transition_steps)])
-  if _validation.any_traced(div_factor, final_div_factor):  # optax's scales, traced
+  # optax's scales traced, or (optax <= 0.2.5, which converts it with NumPy) the peak
+  if _validation.any_traced(peak_value, div_factor, final_div_factor):
     return _counted(_optax_traced.piecewise_interpolate("linear", peak_value / div_factor, {
         int(pct_start * transition_steps): div_factor,
         int(pct_final * transition_steps): 1.0 / div_factor,
@@ -335,7 +337,8 @@ def cosine_onecycle_schedule(transition_steps: int, peak_value: float, pct_start
       transition_steps, peak_value, pct_start, div_factor, final_div_factor)
   _distinct([("int(pct_start * transition_steps)", int(pct_start * transition_steps)),
              ("transition_steps", transition_steps)])
-  if _validation.any_traced(div_factor, final_div_factor):  # optax's scales, traced
+  # optax's scales traced, or (optax <= 0.2.5, which converts it with NumPy) the peak
+  if _validation.any_traced(peak_value, div_factor, final_div_factor):
     return _counted(_optax_traced.piecewise_interpolate("cosine", peak_value / div_factor, {
         int(pct_start * transition_steps): div_factor,
         transition_steps: 1.0 / (div_factor * final_div_factor)}))
