@@ -40,7 +40,11 @@ their verdicts; RESULTS.md section 3 is generated from it),
 
 Paper's claims: the top eigenvalues of a GD-trained WideResNet are large (~200), so the
 intervals are narrow and the rate in use lies inside them; a mild increase of the rate
-makes GD diverge at once. Expected (measured
+makes GD diverge at once. Read also as the edge of stability (Cohen et al. 2021; see
+``experiments/edge_of_stability.py``): is lambda_1 *at* an edge (TOST, ``lr lambda_1 /
+bound`` within +-10% of 1), does it rise after the decay, and how many continuations
+diverge (exact binomial; :func:`decide`). ``--decide-only`` recomputes the claims from the
+results file's per-seed numbers, without runs. Expected (measured
 2026-11-29, five seeds): lambda_1 ~23 at step 60 (lr lambda_1 / 2 ~1.1, at plain GD's
 edge; ~0.6 of the heavy-ball bound), ~100 at step 240; no continuation diverges within
 50 steps, even at x4 (the loss spikes, then lambda_1 falls below the new edge). The stem
@@ -68,7 +72,7 @@ from lrsched.train import markdown_table, train
 from lrsched.train.loop import NonFiniteLossError
 from lrsched.train.run_model import read_run_config
 from lrsched.train.rundir import read_jsonl
-from lrsched.train.sweep import claim, write_results
+from lrsched.train.sweep import claim, count_claim, equivalence_claim, write_results
 
 HERE = pathlib.Path(__file__).resolve().parent
 MOMENTUM = 0.9
@@ -76,6 +80,60 @@ FACTORS = (1.0, 1.5, 2.0, 4.0)
 CONTINUE_STEPS = 50
 DIVERGED = 10.0  # a loss above this multiple of the starting loss counts as diverged
 PAPER_LAMBDA = 100.0  # "~200": the premise, tested as lambda_1 above half of it
+EDGE_MARGIN = 0.1  # "at the edge": lr * lambda_1 / bound within +-10% of 1 (TOST), as in
+# experiments/edge_of_stability.py
+
+
+def decide(runs: dict[str, dict], stages: list[str], at: int, continue_steps: int
+           ) -> list[dict]:
+  """The claims and their verdicts, from the per-seed numbers of ``runs`` (the record's).
+
+  You et al.'s claims as they state them, and the edge-of-stability reading (Cohen et al.
+  2021) of the same numbers: whether the sharpness sits *at* an edge (TOST, margin
+  ``EDGE_MARGIN``) rather than below it, and whether a mild increase diverges, counted
+  per run (exact binomial: a run that never diverged is a censored outcome, not a
+  duration of ``continue_steps``). ``python experiments/convergence_intervals.py
+  --decide-only`` recomputes them from the committed results file.
+  """
+  before, after = (runs[label]["final"] for label in stages)
+  n = len(before["lambda_1"])
+  claims = [
+      claim(f"the top eigenvalue is large (~200; tested: lambda_1 > {PAPER_LAMBDA:g}) at the "
+            f"end of the large-rate stage", "lambda_1", "lambda_1", f"{PAPER_LAMBDA:g}",
+            before["lambda_1"], [PAPER_LAMBDA] * n, ">"),
+      claim("the rate in use lies inside (0, 2/lambda_1): lr x lambda_1 / 2 < 1",
+            "lr_x_lambda_1 / 2", "lr x lambda_1 / 2", "1", before["lr_x_lambda_1 / 2"],
+            [1.0] * n, "<"),
+      claim("the rate in use lies inside the heavy-ball interval (0, (2+2g)/lambda_1)",
+            "lr_x_lambda_1 / (2+2g)", "lr x lambda_1 / (2+2g)", "1",
+            before["lr_x_lambda_1 / (2+2g)"], [1.0] * n, "<"),
+      equivalence_claim("edge of stability: at the end of the large-rate stage lambda_1 sits "
+                        "at plain GD's edge, lr x lambda_1 / 2 within +-10% of 1",
+                        "lr_x_lambda_1 / 2", before["lr_x_lambda_1 / 2"], 1.0, EDGE_MARGIN),
+      equivalence_claim("edge of stability: at the end of the large-rate stage lambda_1 sits "
+                        "at heavy-ball's edge (the bound of the optimizer in use), "
+                        "lr x lambda_1 / (2+2g) within +-10% of 1",
+                        "lr_x_lambda_1 / (2+2g)", before["lr_x_lambda_1 / (2+2g)"], 1.0,
+                        EDGE_MARGIN),
+      claim(f"progressive sharpening after the decay: lambda_1 at {stages[1]} above {stages[0]}",
+            "lambda_1", stages[1], stages[0], after["lambda_1"], before["lambda_1"], ">"),
+      claim(f"after the decay lambda_1 has not (yet) reached the new edge 2/lr: "
+            f"lr x lambda_1 / 2 below 1 at {stages[1]}", "lr_x_lambda_1 / 2",
+            "lr x lambda_1 / 2", "1", after["lr_x_lambda_1 / 2"], [1.0] * n, "<"),
+  ]
+  pooled = []
+  for factor in FACTORS[1:]:
+    name = f"GD x{factor:g} from step {at}"
+    diverged = [s < continue_steps for s in runs[name]["final"]["steps_before_divergence"]]
+    pooled += diverged
+    claims.append(count_claim(
+        f"a mild rate increase (x{factor:g}) makes GD diverge (the loss above {DIVERGED:g}x "
+        f"its start within {continue_steps} steps)", "diverged", diverged))
+  claims.append(count_claim(
+      f"a mild rate increase (x1.5, x2 or x4, pooled: {len(pooled)} runs; the three share "
+      f"each seed's starting weights) makes GD diverge within {continue_steps} steps",
+      "diverged", pooled))
+  return claims
 
 
 def spectrum(run_dir: pathlib.Path, epoch: int, out: pathlib.Path, k: int = 10) -> dict:
@@ -383,7 +441,12 @@ def main(argv: list[str] | None = None) -> dict:
                       help="GD steps of the App. A.2 runs")
   parser.add_argument("--results", default=str(HERE / "results/convergence_intervals.json"))
   parser.add_argument("--figures", default=str(HERE / "figures"))
+  parser.add_argument("--decide-only", action="store_true",
+                      help="recompute the claims of --results from its per-seed numbers "
+                           "(no training or Hessians) and rewrite it")
   args = parser.parse_args(argv)
+  if args.decide_only:
+    return redecide(pathlib.Path(args.results))
   out = pathlib.Path(args.out)
   run = pathlib.Path(args.runs) / args.run
   config = json.loads((run / f"seed{args.seeds[0]}" / "config.json").read_text())
@@ -421,28 +484,7 @@ def main(argv: list[str] | None = None) -> dict:
         "config": {"source": args.run, "checkpoint": at, "factor": factor,
                    "steps": args.continue_steps,
                    "diverged": f"loss > {DIVERGED:g}x its first step"}}
-  before = runs[next(iter(stages))]["final"]
-  n = len(args.seeds)
-  claims = [
-      claim(f"the top eigenvalue is large (~200; tested: lambda_1 > {PAPER_LAMBDA:g}) at the "
-            f"end of the large-rate stage", "lambda_1", "lambda_1", f"{PAPER_LAMBDA:g}",
-            before["lambda_1"], [PAPER_LAMBDA] * n, ">"),
-      claim("the rate in use lies inside (0, 2/lambda_1): lr x lambda_1 / 2 < 1",
-            "lr_x_lambda_1 / 2", "lr x lambda_1 / 2", "1", before["lr_x_lambda_1 / 2"],
-            [1.0] * n, "<"),
-      claim("the rate in use lies inside the heavy-ball interval (0, (2+2g)/lambda_1)",
-            "lr_x_lambda_1 / (2+2g)", "lr x lambda_1 / (2+2g)", "1",
-            before["lr_x_lambda_1 / (2+2g)"], [1.0] * n, "<"),
-  ]
-  steady = runs[f"GD x1 from step {at}"]["final"]["steps_before_divergence"]
-  for factor in FACTORS[1:]:
-    name = f"GD x{factor:g} from step {at}"
-    claims.append(claim(
-        f"a mild rate increase (x{factor:g}) makes GD diverge sooner than the rate in use "
-        f"(steps before the loss exceeds {DIVERGED:g}x its start; {args.continue_steps} = "
-        f"never)",
-        "steps_before_divergence", name, f"GD x1 from step {at}",
-        runs[name]["final"]["steps_before_divergence"], steady, "<"))
+  claims = decide(runs, list(stages), at, args.continue_steps)
   record = {"experiment": "convergence_intervals", "claims": claims, "runs": runs,
             "tables": tables}
   write_results(args.results, record)
@@ -450,6 +492,20 @@ def main(argv: list[str] | None = None) -> dict:
        pathlib.Path(args.figures) / "convergence_intervals.png")
   plot_uncertainty(per_stage, pathlib.Path(args.figures) / "convergence_intervals_per_layer.png")
   for item in claims:
+    print(f"{item['verdict']:>13}: {item['claim']}")
+  return record
+
+
+def redecide(path: pathlib.Path) -> dict:
+  """Rewrites the claims of a results file from its per-seed numbers (``--decide-only``)."""
+  record = json.loads(path.read_text())
+  runs = record["runs"]
+  stages = [label for label in runs if label.startswith("step ")]
+  at = runs[stages[0]]["config"]["checkpoint"]
+  steps = next(r["config"]["steps"] for label, r in runs.items() if label.startswith("GD x"))
+  record["claims"] = decide(runs, stages, at, steps)
+  write_results(path, record)
+  for item in record["claims"]:
     print(f"{item['verdict']:>13}: {item['claim']}")
   return record
 

@@ -111,8 +111,26 @@ def jump(lr: float, at: int, factor: float) -> dict:
           "boundaries_and_scales": {str(at): factor}}
 
 
-def configs(steps: int = 1000, sharpness_every: int = 20, with_slow: bool = False
-            ) -> dict[str, Config]:
+def wrn_base() -> Config:
+  """Part 5's WideResNet: section 3's GD setup (WRN-10-1, the first 1024 CIFAR-10 images at
+  16x16, cross-entropy, BatchNorm, heavy-ball 0.9, weight decay 5e-4) at its rate 0.1,
+  constant, without augmentation (the training loss is then one fixed function, whose
+  sharpness is measured), one chunk of all 1024 images (BatchNorm's statistics of the whole
+  set, the same in the step and in the probe)."""
+  base = runpy.run_path(str(HERE / "configs/cifar16_step_decay.py"))["get_config"]()
+  return dataclasses.replace(base, train_subset=WRN_TRAIN, full_batch=True,
+                             batch_size=WRN_TRAIN, augment=False, learning_rate=0.1,
+                             sharpness_batch_size=WRN_TRAIN)
+
+
+WRN_TRAIN = 1024
+SGD_BATCHES = (50, 250)
+"""Part 5's minibatches: divisors of the 1000 images, so every epoch sees each image once
+(the issue's 64 and 256 would drop 40 and 232 images an epoch)."""
+
+
+def configs(steps: int = 1000, sharpness_every: int = 20, with_slow: bool = False,
+            wrn_steps: int = 300) -> dict[str, Config]:
   """``{run name: config}``, in the order they are trained (the decisive ones first)."""
   base = dataclasses.replace(base_config(), epochs=steps, sharpness_every=sharpness_every,
                              checkpoint_every=steps)
@@ -127,10 +145,27 @@ def configs(steps: int = 1000, sharpness_every: int = 20, with_slow: bool = Fals
           "increase x2 at edge": dataclasses.replace(base, learning_rate=jump(0.04, half, 2.0)),
           "scratch lr=0.06": dataclasses.replace(base, learning_rate=0.06),
           "decay 0.04->0.01": dataclasses.replace(base, learning_rate=jump(0.04, half, 0.25))}
+  # Part 5: SGD at the same rate and number of steps (an epoch is NUM_TRAIN / batch steps);
+  # lambda_1 on the whole training set, every ``sharpness_every`` steps, as for GD.
+  num_train = base.train_subset
+  for batch in SGD_BATCHES:
+    epochs = steps * batch // num_train
+    runs[f"sgd batch={batch} lr=0.04"] = dataclasses.replace(
+        base, learning_rate=0.04, full_batch=False, batch_size=batch, epochs=epochs,
+        checkpoint_every=epochs)
+  runs["wrn gd lr=0.1 momentum 0.9"] = dataclasses.replace(
+      wrn_base(), epochs=wrn_steps, sharpness_every=sharpness_every,
+      checkpoint_every=wrn_steps)
   if with_slow:
     runs["gd lr=0.01"] = dataclasses.replace(base, learning_rate=0.01, epochs=4 * steps,
                                              checkpoint_every=4 * steps)
   return runs
+
+
+def run_steps(config: Config) -> int:
+  """The run's optimizer steps (``Config.epochs`` times the full batches of an epoch)."""
+  return config.epochs * (1 if config.full_batch else
+                          max(config.train_subset // config.batch_size, 1))
 
 
 def _finished(config: Config, run_dir: pathlib.Path):
@@ -187,30 +222,29 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
   out = []
 
   def lsh(name, key="lr_sharpness_half"):
-    return [late_mean(r, key, runs[name].epochs // 2) for r in results[name]]
+    return [late_mean(r, key, run_steps(runs[name]) // 2) for r in results[name]]
 
   for name in ("gd lr=0.04", "gd lr=0.02", "gd lr=0.01"):
     if name in results:
-      half, steps = runs[name].epochs // 2, runs[name].epochs
+      total = run_steps(runs[name])
       out.append(edge_claim(
           f"{name}: lr*lambda_1/2 stays within +-10% of 1 over the last half (steps "
-          f"{half + 1}-{steps}; Cohen et al.'s edge of stability)", "lr_sharpness_half",
+          f"{total // 2 + 1}-{total}; Cohen et al.'s edge of stability)", "lr_sharpness_half",
           lsh(name)))
   for name in (n for n in ("gd lr=0.04", "gd lr=0.02") if n in results):
-    half = runs[name].epochs // 2
+    mid_step = run_steps(runs[name]) // 2
     first = [float(np.mean([r["sharpness"] for r in run["sharpness"][:3]]))
              for run in results[name]]
     peak = [float(np.max([r["sharpness"] for r in run["sharpness"]])) for run in results[name]]
     out.append(claim(f"{name}: progressive sharpening (lambda_1's maximum above its first "
                      f"three estimates)", "sharpness", "max", "first three", peak, first, ">"))
     final = [float(losses(r)[-1]) for r in results[name]]
-    mid = [float(losses(r)[half - 1]) for r in results[name]]
-    out.append(claim(f"{name}: the loss keeps falling at the edge (final below step {half})",
-                     "train_loss", "final", f"step {half}", final, mid, "<"))
-    ups = [bool(np.any(np.diff(losses(r)[half:]) > 0)) for r in results[name]]
+    mid = [float(losses(r)[mid_step - 1]) for r in results[name]]
+    out.append(claim(f"{name}: the loss keeps falling at the edge (final below step "
+                     f"{mid_step})", "train_loss", "final", f"step {mid_step}", final, mid, "<"))
+    ups = [bool(np.any(np.diff(losses(r)[mid_step:]) > 0)) for r in results[name]]
     out.append(count_claim(f"{name}: the loss is non-monotone over the last half",
                            "some step increases the training loss", ups))
-  half = steps // 2
   if "momentum 0.9 lr=0.04" in results:
     name = "momentum 0.9 lr=0.04"
     out.append(edge_claim(
@@ -247,15 +281,39 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
     out.append(count_claim("lr 0.06 from scratch (1.5x the largest rate shown at the edge): "
                            "diverges", "diverged",
                            [r["diverged"] is not None for r in results["scratch lr=0.06"]]))
-  out.append(untested_claim(
-      "the project's WRN (cross-entropy, BatchNorm, GD of section 3) and SGD at batch 64, "
-      "256 and full: lambda_1 settles below 2/lr, lower for smaller batches",
-      "not run in this session's CPU budget; RESULTS.md section 3 already measures the GD "
-      "WRN at (2+2g)/lr"))
+  sgd = [f"sgd batch={b} lr=0.04" for b in SGD_BATCHES]
+  if all(n in results for n in sgd) and "gd lr=0.04" in results:
+    # Paired by seed: the count runs' seeds begin with the others' (checked in main).
+    full = lsh("gd lr=0.04")[:len(results[sgd[-1]])]
+    for name in sgd:
+      late = lsh(name)
+      out.append(claim(f"{name}: lambda_1 settles below the edge 2/lr (late lr*lambda_1/2 "
+                       f"below 1)", "lr_sharpness_half", name, "the edge (1)", late,
+                       [1.0] * len(late), "<"))
+    small, large = SGD_BATCHES[0], SGD_BATCHES[-1]
+    out.append(claim(f"SGD: lambda_1 is lower for the smaller batch (late lr*lambda_1/2, "
+                     f"batch {small} below batch {large})", "lr_sharpness_half",
+                     f"batch {small}", f"batch {large}", lsh(sgd[0]), lsh(sgd[-1]), "<"))
+    out.append(claim(f"SGD batch {large} settles below full-batch GD (late lr*lambda_1/2)",
+                     "lr_sharpness_half", f"batch {large}", "full batch (gd lr=0.04)",
+                     lsh(sgd[-1]), full, "<"))
+  name = "wrn gd lr=0.1 momentum 0.9"
+  if name in results:
+    out.append(edge_claim(
+        f"{name} (cross-entropy, BatchNorm): at heavy-ball's edge, lr*lambda_1/(2+2g) within "
+        f"+-10% of 1 over the last half", "lr_sharpness_momentum",
+        lsh(name, "lr_sharpness_momentum")))
+    out.append(claim(f"{name}: progressive sharpening (lambda_1's maximum above its first "
+                     f"three estimates)", "sharpness", "max", "first three",
+                     [float(np.max([r["sharpness"] for r in run["sharpness"]]))
+                      for run in results[name]],
+                     [float(np.mean([r["sharpness"] for r in run["sharpness"][:3]]))
+                      for run in results[name]], ">"))
   return out
 
 
-def plot(results: dict[str, list[dict]], runs: dict[str, Config], path: pathlib.Path) -> None:
+def plot(results: dict[str, list[dict]], runs: dict[str, Config], path: pathlib.Path,
+         title: str) -> None:
   """Cohen et al.'s layout: loss on top, sharpness (2/lr dashed) below, one column a run."""
   names = list(results)
   fig = Figure(figsize=(3.2 * len(names), 6), layout="constrained")
@@ -263,8 +321,10 @@ def plot(results: dict[str, list[dict]], runs: dict[str, Config], path: pathlib.
   for col, name in enumerate(names):
     for seed, run in enumerate(results[name]):
       alpha = 1.0 if seed == 0 else 0.35
-      loss = losses(run)
-      axes[0, col].plot(np.arange(1, len(loss) + 1), loss, color="C0", alpha=alpha, lw=0.8)
+      loss = losses(run)  # one value an epoch: the mean over its steps
+      per_epoch = run_steps(runs[name]) // runs[name].epochs
+      axes[0, col].plot(np.arange(1, len(loss) + 1) * per_epoch, loss, color="C0",
+                        alpha=alpha, lw=0.8)
       steps = [r["step"] for r in run["sharpness"]]
       axes[1, col].plot(steps, [r["sharpness"] for r in run["sharpness"]], color="C1",
                         alpha=alpha, lw=0.8)
@@ -278,22 +338,26 @@ def plot(results: dict[str, list[dict]], runs: dict[str, Config], path: pathlib.
         axes[0, col].axvline(run["diverged"]["step"], color="r", lw=0.6, alpha=alpha)
     axes[0, col].set_title(name, fontsize="small")
     axes[0, col].set_yscale("log")
-    axes[0, col].set_ylabel("training loss (MSE)")
+    axes[0, col].set_ylabel(f"training loss ({runs[name].loss})")
     axes[1, col].set_ylabel("sharpness lambda_1")
     axes[1, col].set_xlabel("step")
     axes[1, col].legend(fontsize="x-small")
-  fig.suptitle("fc-tanh, MSE, full-batch GD on 1000 CIFAR-10 images (seed 0 solid, others "
-               "faint)")
+  fig.suptitle(f"{title} (seed 0 solid, others faint)")
   save_figure(fig, path)
 
 
 # The runs whose claims are counts of events (diverged, self-stabilized) decided by an exact
 # binomial interval: 5 seeds cannot decide one (5 of 5 gives [0.48, 1], which contains 1/2),
-# 8 can (8 of 8: [0.63, 1]; 0 of 8: [0, 0.37]). Decided before these runs were made.
-COUNT_RUNS = ("increase x1.5 at edge", "increase x2 at edge", "scratch lr=0.06")
+# 8 can (8 of 8: [0.63, 1]; 0 of 8: [0, 0.37]). Decided before the runs of part 4 were made;
+# the constant-rate runs of part 1 joined after their 5-seed count ("the loss is
+# non-monotone", 5 of 5) could not resolve: seeds 5-7 were added, the rule unchanged.
+COUNT_RUNS = ("gd lr=0.04", "gd lr=0.02", "increase x1.5 at edge", "increase x2 at edge",
+              "scratch lr=0.06")
 
 
 def seeds_of(name: str, args: argparse.Namespace) -> list[int]:
+  if name.startswith("wrn"):
+    return args.wrn_seeds
   return args.count_seeds if name in COUNT_RUNS else args.seeds
 
 
@@ -303,14 +367,20 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--count-seeds", type=int, nargs="+", default=list(range(8)),
                       help="seeds of the runs whose claims are counts (part 4)")
+  parser.add_argument("--wrn-seeds", type=int, nargs="+", default=[0, 1, 2],
+                      help="seeds of part 5's WRN (3: each run is ~7 min on 2 CPU cores)")
   parser.add_argument("--steps", type=int, default=1000)
+  parser.add_argument("--wrn-steps", type=int, default=300)
   parser.add_argument("--sharpness-every", type=int, default=20)
   parser.add_argument("--with-slow", action="store_true", help="also lr 0.01 (edge 200)")
   parser.add_argument("--only", nargs="*", default=None, help="run names to train")
   parser.add_argument("--results", default=str(HERE / "results/edge_of_stability.json"))
   parser.add_argument("--figures", default=str(HERE / "figures"))
   args = parser.parse_args(argv)
-  runs = configs(args.steps, args.sharpness_every, args.with_slow)
+  if args.count_seeds[:len(args.seeds)] != args.seeds:
+    parser.error(f"--count-seeds {args.count_seeds} must begin with --seeds {args.seeds} "
+                 f"(the claims pair runs by seed)")
+  runs = configs(args.steps, args.sharpness_every, args.with_slow, args.wrn_steps)
   if args.only:
     runs = {k: v for k, v in runs.items() if k in args.only}
   results = {}
@@ -320,16 +390,17 @@ def main(argv: list[str] | None = None) -> dict:
       run_dir = pathlib.Path(args.workdir) / name.replace(" ", "_") / f"seed{seed}"
       results[name].append(run_one(dataclasses.replace(config, seed=seed), run_dir))
       print(f"{name} seed {seed}: late lr*lambda/2 "
-            f"{late_mean(results[name][-1], 'lr_sharpness_half', config.epochs // 2):.3f}, "
+            f"{late_mean(results[name][-1], 'lr_sharpness_half', run_steps(config) // 2):.3f}, "
             f"diverged {results[name][-1]['diverged']}", flush=True)
   claims = summarize(runs, results, args.steps)
   record = {"experiment": "edge_of_stability", "claims": claims, "runs": {
       name: {"seeds": seeds_of(name, args), "config": json.loads(json.dumps(runs[name].to_dict())),
-             "steps": runs[name].epochs,
-             "late_lr_sharpness_half": [late_mean(r, "lr_sharpness_half", runs[name].epochs // 2)
-                                        for r in per_seed],
+             "steps": run_steps(runs[name]),
+             "late_lr_sharpness_half": [
+                 late_mean(r, "lr_sharpness_half", run_steps(runs[name]) // 2)
+                 for r in per_seed],
              "late_lr_sharpness_momentum": [late_mean(r, "lr_sharpness_momentum",
-                                                      runs[name].epochs // 2)
+                                                      run_steps(runs[name]) // 2)
                                            for r in per_seed],
              "final": {"train_loss": [float(losses(r)[-1]) for r in per_seed],
                        "test_accuracy": [r["history"][-1].get("test_accuracy")
@@ -341,7 +412,14 @@ def main(argv: list[str] | None = None) -> dict:
              "train_loss": [[float(v) for v in losses(r)[::10]] for r in per_seed]}
       for name, per_seed in results.items()}}
   write_results(args.results, record)
-  plot(results, runs, pathlib.Path(args.figures) / "edge_of_stability.png")
+  part5 = [n for n in results if n.startswith(("sgd", "wrn"))]
+  figures = pathlib.Path(args.figures)
+  plot({n: r for n, r in results.items() if n not in part5}, runs,
+       figures / "edge_of_stability.png",
+       "fc-tanh, MSE, full-batch GD on 1000 CIFAR-10 images")
+  if part5:
+    plot({n: results[n] for n in part5}, runs, figures / "edge_of_stability_sgd_wrn.png",
+         "SGD on fc-tanh (same rate and steps); GD on section 3's WRN (cross-entropy, BatchNorm)")
   for item in claims:
     print(f"{item['verdict']:>13}: {item['claim']}")
   return record

@@ -120,7 +120,7 @@ def claim_line(item: dict) -> str:
                    f"({item['confidence']:.0%} t-interval of the {item['n']} seeds) vs "
                    f"({low:g}, {high:g}): TOST, reproduced inside, contradicted wholly "
                    f"outside.")
-  return head + (f"`{item['metric']}` in {item['count']} of {item['n']} seeds, probability "
+  return head + (f"`{item['metric']}` in {item['count']} of {item['n']} runs, probability "
                  f"[{item['ci_low']:.2f}, {item['ci_high']:.2f}] (95% Clopper-Pearson): "
                  f"reproduced above 1/2, contradicted below.")
 

@@ -408,6 +408,37 @@ def claim_kind(item: Mapping[str, Any]) -> str:
                    f"{sorted(item)})")
 
 
+def recompute_verdict(item: Mapping[str, Any]) -> dict[str, Any]:
+  """A claim record's verdict and interval again, from its raw per-seed values alone.
+
+  What a reader of a results file can check without the runs: the paired t-interval of
+  ``a_values - b_values``, the TOST interval of ``values`` or the Clopper-Pearson interval
+  of ``outcomes``, by :func:`claim_kind`. A record whose stored counts disagree with its
+  outcomes is refused.
+
+  Returns:
+    the verdict function's dict (``verdict``, ``ci_low``, ``ci_high``, ...).
+
+  Example:
+    >>> recompute_verdict(count_claim("diverges", "diverged", [False] * 8))["verdict"]
+    'contradicted'
+  """
+  kind = claim_kind(item)
+  if kind == "paired":
+    return paired_verdict(item["a_values"], item["b_values"], item["direction"])
+  if kind == "equivalence":
+    if item["n"] != len(item["values"]):
+      raise ValueError(f"claim {item['claim']!r}: n={item['n']} but {len(item['values'])} values")
+    return equivalence_verdict(item["values"], item["target"], item["margin"],
+                               alpha=(1 - item["confidence"]) / 2)
+  if kind == "count":
+    if item["count"] != sum(item["outcomes"]) or item["n"] != len(item["outcomes"]):
+      raise ValueError(f"claim {item['claim']!r}: count {item['count']} of {item['n']} does "
+                       f"not match its outcomes")
+    return binomial_verdict(item["count"], item["n"])
+  raise ValueError(f"claim {item['claim']!r} was not tested: it has no verdict to recompute")
+
+
 def results_record(experiment: str, claims: Sequence[Mapping[str, Any]],
                    histories: Mapping[str, Sequence[History]], configs: Mapping[str, Config],
                    seeds: Sequence[int], metrics: Sequence[str]) -> dict[str, Any]:
