@@ -324,7 +324,11 @@ def test_notebook_runs(path: pathlib.Path, tmp_path, tmp_path_factory, monkeypat
       assert f"{workdir}: epoch 4," in printed, printed
       assert kernel.run("print(len(result.history), result.history[-1]['epoch'])") == "4 4\n"
     if path.stem == "03_hessian_spectrum":  # MODE = "train": the Hessian cells again
-      first, end = _cell_with(notebook, "model_loss(result.model, MODE"), len(notebook.cells)
+      eos = _cell_with(notebook, "eos_config = Config(")
+      printed = "".join(o.get("text", "") for o in notebook.cells[eos].outputs)
+      late = float(re.search(r"([0-9.]+) on average over steps", printed).group(1))
+      assert 0.9 < late < 1.1, printed  # at the edge of stability, lr * lambda_1 / 2 ~ 1
+      first, end = _cell_with(notebook, "model_loss(result.model, MODE"), eos - 1
       kernel.run('MODE = "train"')
       for index in range(first, end):
         if notebook.cells[index].cell_type == "code":
