@@ -97,6 +97,10 @@ class Config:
     sharpness_batch_size: the probe batch (the first N training samples; 0: ``batch_size``;
       the training set's size: all of it, as the edge-of-stability papers measure; more
       than the training set is refused).
+    sharpness_k: 1, or 2 to log ``lambda_2`` beside ``lambda_1`` (``lambda_2``'s record).
+    sharpness_directional: also log the gradient's component along the top eigenvector and
+      the loss change of the step's part along it (``grad_along_top``,
+      ``loss_change_along_top``: positive past the edge).
     snapshots: snapshot ensembles: keep the model at the end of every cycle of an
       ``sgdr`` or ``cyclic`` learning rate (in ``workdir/snapshots``) and report the
       ensemble's and the last snapshot's evaluation accuracy after each new snapshot.
@@ -155,6 +159,8 @@ class Config:
   plateau: dict[str, Any] | None = None
   sharpness_every: int = 0
   sharpness_batch_size: int = 0
+  sharpness_k: int = 1
+  sharpness_directional: bool = False
   snapshots: bool = False
   param_dtype: str = "float32"
   compute_dtype: str = "float32"
@@ -170,7 +176,8 @@ class Config:
 
   def validate(self) -> None:
     """Raises ``ValueError`` naming the first invalid field, its value and what is allowed."""
-    for name in ("eval_train", "nesterov", "full_batch", "augment", "snapshots", "progress"):
+    for name in ("eval_train", "nesterov", "full_batch", "augment", "snapshots", "progress",
+                 "sharpness_directional"):
       value = getattr(self, name)
       if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -192,6 +199,9 @@ class Config:
       value = getattr(self, name)
       if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    if isinstance(self.sharpness_k, bool) or self.sharpness_k not in (1, 2):
+      raise ValueError(f"sharpness_k must be 1 (lambda_1) or 2 (also lambda_2), got "
+                       f"{self.sharpness_k!r}")
     for name in ("data", "model"):
       value = getattr(self, name)
       if not isinstance(value, Mapping) or "name" not in value:

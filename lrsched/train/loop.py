@@ -386,7 +386,8 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
     tracker = SharpnessTracker(config.sharpness_every, defs[0], train_ds,
                                config.sharpness_batch_size or config.batch_size, *stats,
                                workdir / "sharpness.jsonl", start_step=int(state.step),
-                               loss=config.loss)
+                               loss=config.loss, k=config.sharpness_k,
+                               directional=config.sharpness_directional)
   callbacks = default_callbacks(run, checkpoints, budget_change, keeper=keeper,
                                 tracker=tracker, extra=extra)
   if run.lead:

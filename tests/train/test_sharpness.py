@@ -121,7 +121,8 @@ def test_mse_run_trains_evaluates_and_tracks_its_own_loss(tmp_path):
   config = tiny_config(path, loss="mse", model={"name": "fc", "widths": [16], "image_size": 4},
                        full_batch=True, batch_size=16, epochs=3, learning_rate=0.1,
                        momentum=0.0, weight_decay=0.0, sharpness_every=3,
-                       sharpness_batch_size=48, checkpoint_every=0)
+                       sharpness_batch_size=48, sharpness_k=2, sharpness_directional=True,
+                       checkpoint_every=0)
   result = train(config, tmp_path / "run")
   test = datalib.load_dataset(path, "test")
   mean, std = datalib.load_dataset(path, "train").channel_stats()
@@ -133,8 +134,21 @@ def test_mse_run_trains_evaluates_and_tracks_its_own_loss(tmp_path):
   loss_fn, params = model_loss(result.model, "train", loss="mse",
                                preprocess=lambda x: datalib.normalize(x, mean, std))
   train_ds = datalib.load_dataset(path, "train")
-  cold = top_eigenvalues(loss_fn, params, train_ds.take(np.arange(48)), k=1, tol=1e-4)
+  cold = top_eigenvalues(loss_fn, params, train_ds.take(np.arange(48)), k=2, tol=1e-4)
   assert record["sharpness"] == pytest.approx(cold.eigenvalues[0], rel=2e-3)
+  # The config's sharpness_k=2 and sharpness_directional reach the tracker.
+  assert record["lambda_2"] == pytest.approx(cold.eigenvalues[1], rel=2e-3)
+  assert {"grad_along_top", "loss_change_along_top"} <= set(record)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("sharpness_k", 3, "sharpness_k must be 1 .* or 2 .*, got 3"),
+    ("sharpness_k", True, "sharpness_k must be 1 .* or 2 .*, got True"),
+    ("sharpness_directional", "yes", "sharpness_directional must be True or False"),
+])
+def test_tracker_options_are_checked_by_the_config(tmp_path, field, value, message):
+  with pytest.raises(ValueError, match=message):
+    tiny_config(tmp_path / "d.npz", **{field: value})
 
 
 def test_a_diverging_run_stops_at_the_step_and_keeps_its_sharpness_log(tmp_path):
