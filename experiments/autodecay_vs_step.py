@@ -35,7 +35,8 @@ import numpy as np
 
 from lrsched.plotting import decay_epochs, plot_accuracy_and_rate
 from lrsched.train import Config, run_seeds
-from lrsched.train.sweep import claim, results_record, write_results
+from lrsched.train.sweep import results_record, write_results
+from lrsched.train.verdicts import claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 AUTODECAY = {"factor": 0.1, "window": 5, "drop": 0.9}

@@ -51,7 +51,8 @@ from matplotlib.figure import Figure
 from lrsched.plotting import save_figure
 from lrsched.range_test import plot_range_test, range_test_config
 from lrsched.train import Config, format_mean_std, markdown_table, mean_std, run_seeds
-from lrsched.train.sweep import claim, results_record, write_results
+from lrsched.train.sweep import results_record, write_results
+from lrsched.train.verdicts import claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 PEAK = 0.1

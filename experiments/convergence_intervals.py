@@ -72,7 +72,8 @@ from lrsched.train import markdown_table, train
 from lrsched.train.loop import NonFiniteLossError
 from lrsched.train.run_model import read_run_config
 from lrsched.train.rundir import read_jsonl
-from lrsched.train.sweep import claim, count_claim, equivalence_claim, write_results
+from lrsched.train.sweep import write_results
+from lrsched.train.verdicts import claim, count_claim, equivalence_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 MOMENTUM = 0.9

@@ -33,7 +33,7 @@ Tests, chosen before running (``../shared/reference.md`` sec. 6), level 5%:
   **reproduced** when the 90% t-interval of the mean over seeds lies inside (0.9, 1.1),
   **contradicted** when it lies wholly outside, **not resolved** otherwise. With momentum
   the same on ``lr * lambda_1 / (2 + 2g)``.
-* Paired differences (``lrsched.train.sweep.claim``, the project's verdict rule): the
+* Paired differences (``lrsched.train.verdicts.claim``, the project's verdict rule): the
   95% t-interval of the per-seed difference above / below 0.
 * Counts (divergences, self-stabilizations) out of n seeds: exact binomial (Clopper-Pearson
   95%) interval of the probability: **reproduced** when it lies above 1/2 (the claim's
@@ -69,14 +69,8 @@ from matplotlib.figure import Figure
 from lrsched.plotting import save_figure
 from lrsched.train import Config, NonFiniteLossError, train
 from lrsched.train.loop import read_history
-from lrsched.train.sweep import (
-    claim,
-    count_claim,
-    equivalence_claim,
-    finished_history,
-    untested_claim,
-    write_results,
-)
+from lrsched.train.sweep import finished_history, write_results
+from lrsched.train.verdicts import claim, count_claim, equivalence_claim, untested_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 MARGIN = 0.1

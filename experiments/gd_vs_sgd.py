@@ -46,7 +46,8 @@ from matplotlib.figure import Figure
 
 from lrsched.plotting import plot_mean_curve, save_figure
 from lrsched.train import Config, run_seeds
-from lrsched.train.sweep import claim, results_record, write_results
+from lrsched.train.sweep import results_record, write_results
+from lrsched.train.verdicts import claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 MODES = ("GD", "SGD")

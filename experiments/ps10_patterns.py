@@ -48,7 +48,8 @@ from matplotlib.figure import Figure
 from lrsched import data as datalib
 from lrsched.plotting import plot_mean_curve, save_figure
 from lrsched.train import Config, run_seeds
-from lrsched.train.sweep import claim, results_record, untested_claim, write_results
+from lrsched.train.sweep import results_record, write_results
+from lrsched.train.verdicts import claim, untested_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 NOISES = ("label_flip", "random_point")

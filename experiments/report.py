@@ -23,7 +23,8 @@ import pathlib
 import re
 import sys
 
-from lrsched.train.sweep import claim_kind, mean_std
+from lrsched.train.sweep import mean_std
+from lrsched.train.verdicts import claim_kind
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"
@@ -60,35 +61,69 @@ def _num(value: float) -> str:
   return f"{value:#.4g}"
 
 
+TEST_NAMES = {"paired_t": "paired t", "equivalence": "TOST", "non_inferiority":
+              "non-inferiority", "binomial": "exact binomial", "rank": "rank",
+              "bootstrap_ratio": "bootstrap ratio"}
+
+
+def _margin(item: dict) -> str:
+  scale, unit = _scale(item["metric"])
+  return f"{scale * item['margin']:g}{unit}"
+
+
 def _test(item: dict) -> str:
-  """The verdict table's comparison: what is tested, on which metric."""
+  """The verdict table's comparison: the test, what it compares, on which metric."""
   kind = claim_kind(item)
-  if kind == "paired":
-    return f"{item['a']} {item['direction']} {item['b']} ({item['metric']})"
+  name, metric = TEST_NAMES[kind], item["metric"]
+  if kind == "paired_t":
+    return f"{name}: {item['a']} {item['direction']} {item['b']} ({metric})"
   if kind == "equivalence":
-    scale, _ = _scale(item["metric"])
-    return (f"TOST: mean in {scale * item['target']:g} ± {scale * item['margin']:g} "
-            f"({item['metric']})")
-  return f"exact binomial: P > 1/2 ({item['metric']})"
+    if "a" in item:
+      return f"{name}: {item['a']} = {item['b']} ± {_margin(item)} ({metric})"
+    scale, _ = _scale(metric)
+    return f"{name}: mean in {scale * item['target']:g} ± {_margin(item)} ({metric})"
+  if kind == "non_inferiority":
+    worse = "below" if item["direction"] == ">" else "above"
+    return (f"{name}: {item['a']} not {worse} {item['b']} by more than {_margin(item)} "
+            f"({metric})")
+  if kind == "rank":
+    return (f"{name}: {item['subject']}'s share of top-{item['top']} finishes minus the best "
+            f"rival's > 0 ({metric})")
+  if kind == "bootstrap_ratio":
+    return f"{name}: {item['a']} / {item['b']} {item['direction']} {item['threshold']:g} ({metric})"
+  return f"{name}: P > 1/2 ({metric})"
 
 
 def _estimate(item: dict) -> str:
-  """The verdict table's estimate with its interval, by the claim's kind."""
+  """The verdict table's estimate with its interval, by the claim's test."""
   kind = claim_kind(item)
-  if kind == "paired":
-    return _difference(item)
+  if kind in ("paired_t", "non_inferiority"):
+    return _difference(item) + (f" ({item['confidence']:.0%})" if kind == "non_inferiority"
+                                else "")
   if kind == "equivalence":
     scale, _ = _scale(item["metric"])
     return (f"{_num(scale * item['mean'])} [{_num(scale * item['ci_low'])}, "
             f"{_num(scale * item['ci_high'])}] ({item['confidence']:.0%}) vs "
             f"{scale * item['target']:g} ± {scale * item['margin']:g}")
+  if kind == "rank":
+    return (f"{item['statistic']:+.2f} [{item['ci_low']:+.2f}, {item['ci_high']:+.2f}] "
+            f"(shares: {_shares(item)})")
+  if kind == "bootstrap_ratio":
+    if not item["denominator_sign_resolved"]:
+      return f"{item['ratio']:.3g} (the denominator's sign is not resolved)"
+    return f"{item['ratio']:.3g} [{item['ci_low']:.3g}, {item['ci_high']:.3g}]"
   return (f"{item['count']}/{item['n']} [{item['ci_low']:.2f}, {item['ci_high']:.2f}] "
           f"(95% exact)")
 
 
+def _shares(item: dict) -> str:
+  ranked = sorted(item["shares"].items(), key=lambda kv: -kv[1])
+  return ", ".join(f"{name} {share:.2f}" for name, share in ranked)
+
+
 def verdict_table(records: list[dict]) -> str:
   """Every claim of every experiment: what it compares, the estimate, its interval, the verdict."""
-  lines = ["| experiment | claim | comparison (metric) | estimate [CI] | seeds | verdict |",
+  lines = ["| experiment | claim | test: comparison (metric) | estimate [CI] | seeds | verdict |",
            "|---|---|---|---|---|---|"]
   for record in records:
     for item in record["claims"]:
@@ -102,25 +137,42 @@ def verdict_table(records: list[dict]) -> str:
 
 
 def claim_line(item: dict) -> str:
-  """One claim as a bullet: verdict, claim, estimate and the rule that decided it."""
+  """One claim as a bullet: verdict, claim, estimate and the test that decided it."""
   kind = claim_kind(item)
   if kind == "not tested":
     return f"* **not tested** -- {item['claim']}: {item['why']}"
   head = f"* **{item['verdict']}** -- {item['claim']}: "
-  if kind == "paired":
-    return head + (f"on `{item['metric']}`, {item['a']} − {item['b']} = {_difference(item)} "
+  metric = item["metric"]
+  if kind == "paired_t":
+    return head + (f"on `{metric}`, {item['a']} − {item['b']} = {_difference(item)} "
                    f"(mean [95% CI] of the {item['n']} paired seeds; claimed "
                    f"{item['direction']} 0).")
   if kind == "equivalence":
-    scale, _ = _scale(item["metric"])
+    scale, _ = _scale(metric)
     low, high = scale * (item["target"] - item["margin"]), scale * (item["target"]
                                                                     + item["margin"])
-    return head + (f"on `{item['metric']}`, mean {_num(scale * item['mean'])} "
+    what = f"{item['a']} − {item['b']}, " if "a" in item else ""
+    return head + (f"on `{metric}`, {what}mean {_num(scale * item['mean'])} "
                    f"[{_num(scale * item['ci_low'])}, {_num(scale * item['ci_high'])}] "
                    f"({item['confidence']:.0%} t-interval of the {item['n']} seeds) vs "
                    f"({low:g}, {high:g}): TOST, reproduced inside, contradicted wholly "
                    f"outside.")
-  return head + (f"`{item['metric']}` in {item['count']} of {item['n']} runs, probability "
+  if kind == "non_inferiority":
+    side = "above −" if item["direction"] == ">" else "below +"
+    return head + (f"on `{metric}`, {item['a']} − {item['b']} = {_difference(item)} "
+                   f"({item['confidence']:.0%} t-interval of the {item['n']} paired seeds): "
+                   f"non-inferiority, reproduced when it lies {side}{_margin(item)}, "
+                   f"contradicted when wholly beyond it.")
+  if kind == "rank":
+    return head + (f"on `{metric}`, {item['subject']}'s share of top-{item['top']} finishes "
+                   f"minus the best rival's = {item['statistic']:+.2f} [{item['ci_low']:+.2f}, "
+                   f"{item['ci_high']:+.2f}] (95% bootstrap over the {item['n']} seeds; "
+                   f"shares: {_shares(item)}): reproduced above 0, contradicted below.")
+  if kind == "bootstrap_ratio":
+    return head + (f"on `{metric}`, mean({item['a']}) / mean({item['b']}) = "
+                   f"{_estimate(item)} (95% paired bootstrap over the {item['n']} seeds; "
+                   f"claimed {item['direction']} {item['threshold']:g}).")
+  return head + (f"`{metric}` in {item['count']} of {item['n']} runs, probability "
                  f"[{item['ci_low']:.2f}, {item['ci_high']:.2f}] (95% Clopper-Pearson): "
                  f"reproduced above 1/2, contradicted below.")
 

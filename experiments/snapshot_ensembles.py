@@ -47,7 +47,8 @@ from lrsched.train import (
     load_snapshot_models,
     run_seeds,
 )
-from lrsched.train.sweep import claim, results_record, write_results
+from lrsched.train.sweep import results_record, write_results
+from lrsched.train.verdicts import claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 ENSEMBLE = 3  # the tested ensemble: the last 3 snapshots

@@ -49,7 +49,8 @@ from lrsched.train import (
     train,
     transferability,
 )
-from lrsched.train.sweep import claim, finished_history, untested_claim, write_results
+from lrsched.train.sweep import finished_history, write_results
+from lrsched.train.verdicts import claim, untested_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE_CLASSES, TARGET_CLASSES = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]

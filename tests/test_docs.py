@@ -50,7 +50,8 @@ LINKED = ["experiments", "benchmarks", "colab", "docs", "tools"]
 SUBSET = ROOT.parent / "shared/data/cifar10_subset.npz"  # the real CIFAR-10 subset
 PACKAGES = ["lrsched", "lrsched.schedules", "lrsched.adaptive", "lrsched.train",
             "lrsched.hessian", "lrsched.data", "lrsched.models", "lrsched.plotting",
-            "lrsched.scale_invariance", "lrsched.range_test", "lrsched.losses", "lrsched.names"]
+            "lrsched.scale_invariance", "lrsched.range_test", "lrsched.losses", "lrsched.names",
+            "lrsched.train.verdicts"]
 # The expected outputs the docs show (a bare fenced block after a command) and the shape that
 # checks them in a small run, where the numbers (and so the ranking) differ.
 _RUN = r"[\w.-]+"

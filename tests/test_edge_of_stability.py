@@ -8,7 +8,7 @@ import runpy
 import numpy as np
 import pytest
 
-from lrsched.train.sweep import claim_kind, recompute_verdict
+from lrsched.train.verdicts import claim_kind, recompute_verdict
 
 EOS = runpy.run_path(str(pathlib.Path(__file__).resolve().parents[1]
                          / "experiments/edge_of_stability.py"))
@@ -71,7 +71,7 @@ def test_self_stabilized_needs_the_loss_back_below_its_value_before_the_change()
 
 def test_configs_build_and_part5_runs_as_many_steps_as_gd():
   runs = EOS["configs"](steps=1000)
-  for name, config in runs.items():
+  for config in runs.values():
     config.validate()
   assert {EOS["run_steps"](runs[f"sgd batch={b} lr=0.04"]) for b in EOS["SGD_BATCHES"]} == {1000}
   wrn = runs["wrn gd lr=0.1 momentum 0.9"]

@@ -74,7 +74,7 @@ def test_ps10_patterns_writes_results_the_report_can_read(tmp_path):
   """A 4-epoch, 2-seed pass: every run trains, the claims carry computed verdicts."""
   import importlib.util
 
-  from lrsched.train.sweep import paired_verdict
+  from lrsched.train.verdicts import paired_verdict
 
   module = runpy.run_path(str(EXPERIMENTS / "ps10_patterns.py"))
   record = module["main"](["--workdir", str(tmp_path / "runs"), "--seeds", "0", "1",
@@ -95,7 +95,7 @@ def test_ps10_patterns_writes_results_the_report_can_read(tmp_path):
 
 def _check_record(record: dict, seeds: int = 2) -> None:
   """Every tested claim has one value per seed and the verdict its values give."""
-  from lrsched.train.sweep import claim_kind, recompute_verdict
+  from lrsched.train.verdicts import claim_kind, recompute_verdict
 
   for item in record["claims"]:
     kind = claim_kind(item)

@@ -8,14 +8,18 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from lrsched.train.sweep import (
+from lrsched.train.verdicts import (
     VERDICTS,
     claim,
     claim_kind,
     count_claim,
     equivalence_claim,
+    non_inferiority_claim,
     paired_verdict,
+    rank_claim,
+    ratio_claim,
     recompute_verdict,
+    same_claim,
     untested_claim,
 )
 
@@ -79,6 +83,12 @@ def test_report_renders_blocks_and_detects_stale_text():
       claim("A beats B", "test_accuracy", "A", "B", [0.9, 0.91, 0.92], [0.8, 0.8, 0.83], ">"),
       equivalence_claim("A is at the edge", "lr_sharpness_half", [1.02, 0.98, 1.0], 1.0, 0.1),
       count_claim("A diverges", "diverged", [True, True, False]),
+      same_claim("A is B", "train_loss", "A", "B", [1.0, 1.01, 0.99], [1.0, 1.0, 1.0], 0.05),
+      non_inferiority_claim("A as good as B", "test_accuracy", "A", "B", [0.9, 0.91, 0.92],
+                            [0.9, 0.9, 0.93], 0.02),
+      rank_claim("A most consistent", "test_accuracy",
+                 {"A": [[3.0], [3.0]], "B": [[1.0], [2.0]]}, "A"),
+      ratio_claim("A twice B", "gain", "A", "B", [2.0, 2.1, 1.9], [1.0, 1.0, 1.0], 1.5),
       untested_claim("C", "no noise in this setup")],
       "runs": {"A": {"seeds": [0, 1, 2], "final": {"test_accuracy": [0.9, 0.91, 0.92]}},
                "B": {"seeds": [0, 1, 2], "final": {"test_accuracy": [0.8, 0.8, 0.83]}}}}
@@ -86,7 +96,14 @@ def test_report_renders_blocks_and_detects_stale_text():
           "## demo\n<!-- generated:demo -->\n<!-- end generated -->\n\n"
           "## later\n<!-- generated:later -->\nstale\n<!-- end generated -->\n")
   out = report.render(text, [record])
-  assert "| demo | A beats B | A > B (test_accuracy) | +10.00 points [" in out
+  assert "| demo | A beats B | paired t: A > B (test_accuracy) | +10.00 points [" in out
+  for line in ("| demo | A is B | TOST: A = B ± 0.05 (train_loss) |",
+               "| demo | A as good as B | non-inferiority: A not below B by more than 2 points "
+               "(test_accuracy) |",
+               "| demo | A most consistent | rank: A's share of top-1 finishes minus the best "
+               "rival's > 0 (test_accuracy) | +1.00 [+1.00, +1.00] (shares: A 1.00, B 0.00) |",
+               "| demo | A twice B | bootstrap ratio: A / B > 1.5 (gain) | 2 ["):
+    assert line in out, line
   mean = np.mean([1.02, 0.98, 1.0])
   half = scipy.stats.t.ppf(0.95, 2) * np.std([1.02, 0.98, 1.0], ddof=1) / np.sqrt(3)
   assert (f"| demo | A is at the edge | TOST: mean in 1 ± 0.1 (lr_sharpness_half) | "

@@ -9,13 +9,7 @@ from lrsched.train.optimizer import make_optimizer, sgd_with_weight_decay
 from lrsched.train.run_model import load_data, load_run_model
 from lrsched.train.snapshots import cycle_ends, ensemble_predict, load_snapshot_models
 from lrsched.train.steps import TrainState, make_eval_step, make_train_step
-from lrsched.train.sweep import (
-    format_mean_std,
-    markdown_table,
-    mean_std,
-    per_seed,
-    run_seeds,
-)
+from lrsched.train.sweep import format_mean_std, markdown_table, mean_std, per_seed, run_seeds
 from lrsched.train.transfer import (
     copy_matching_weights,
     extract_features,
