@@ -72,7 +72,7 @@ from lrsched.train import markdown_table, train
 from lrsched.train.loop import NonFiniteLossError
 from lrsched.train.run_model import read_run_config
 from lrsched.train.rundir import read_jsonl
-from lrsched.train.sweep import write_results
+from lrsched.train.sweep import redecide, write_results
 from lrsched.train.verdicts import claim, count_claim, equivalence_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> dict:
                            "(no training or Hessians) and rewrite it")
   args = parser.parse_args(argv)
   if args.decide_only:
-    return redecide(pathlib.Path(args.results))
+    return redecide(args.results, decide_record)
   out = pathlib.Path(args.out)
   run = pathlib.Path(args.runs) / args.run
   config = json.loads((run / f"seed{args.seeds[0]}" / "config.json").read_text())
@@ -497,18 +497,13 @@ def main(argv: list[str] | None = None) -> dict:
   return record
 
 
-def redecide(path: pathlib.Path) -> dict:
-  """Rewrites the claims of a results file from its per-seed numbers (``--decide-only``)."""
-  record = json.loads(path.read_text())
+def decide_record(record: dict) -> list[dict]:
+  """:func:`decide` on a results file's record (``--decide-only``)."""
   runs = record["runs"]
   stages = [label for label in runs if label.startswith("step ")]
   at = runs[stages[0]]["config"]["checkpoint"]
   steps = next(r["config"]["steps"] for label, r in runs.items() if label.startswith("GD x"))
-  record["claims"] = decide(runs, stages, at, steps)
-  write_results(path, record)
-  for item in record["claims"]:
-    print(f"{item['verdict']:>13}: {item['claim']}")
-  return record
+  return decide(runs, stages, at, steps)
 
 
 if __name__ == "__main__":

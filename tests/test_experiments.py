@@ -100,8 +100,10 @@ def _check_record(record: dict, seeds: int = 2) -> None:
   for item in record["claims"]:
     kind = claim_kind(item)
     if kind != "not tested":
-      values = {"paired": "a_values", "equivalence": "values", "count": "outcomes"}[kind]
-      assert len(item[values]) % seeds == 0, item  # pooled counts: several runs a seed
+      values = (item["scores"][item["subject"]] if kind == "rank" else
+                item["outcomes"] if kind == "binomial" else
+                item["values"] if kind == "equivalence" else item["a_values"])
+      assert len(values) % seeds == 0, item  # pooled counts: several runs a seed
       assert recompute_verdict(item)["verdict"] == item["verdict"]
 
 

@@ -178,3 +178,24 @@ def write_results(path: str | pathlib.Path, record: Mapping[str, Any]) -> pathli
   path.parent.mkdir(parents=True, exist_ok=True)
   path.write_text(json.dumps(record, indent=1) + "\n")
   return path
+
+
+def redecide(path: str | pathlib.Path,
+             decide: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]]
+             ) -> dict[str, Any]:
+  """Rewrites a results file's claims as ``decide(record)`` makes them from its own values.
+
+  For an experiment whose claims (or their tests) changed after its runs: the claims are
+  a function of the per-seed values the file already holds, so they are decided again
+  without training (each experiment's ``--decide-only``). Prints each verdict.
+  """
+  path = pathlib.Path(path)
+  record = json.loads(path.read_text())
+  record["claims"] = [dict(c) for c in decide(record)]
+  for item in record["claims"]:
+    if item.get("verdict") not in VERDICTS:
+      raise ValueError(f"claim {item.get('claim')!r} has no valid verdict")
+  write_results(path, record)
+  for item in record["claims"]:
+    print(f"{item['verdict']:>13}: {item['claim']}")
+  return record
