@@ -138,4 +138,6 @@ def test_budgeted_training_takes_1cycle_peak_from_the_range_test(tmp_path):
   _check_record(record)
   peak = record["range_test"]["minimum/10"]
   assert record["runs"]["3 epochs/1cycle"]["config"]["learning_rate"]["peak_value"] == peak
-  assert len(record["claims"]) == 3
+  # ranks (top 1, top 3), step vs linear, the unbudgeted arm (not tested), 1cycle vs step
+  assert [c.get("test") for c in record["claims"]] == ["rank", "rank", "paired_t", None,
+                                                        "paired_t"]
