@@ -1,20 +1,20 @@
 """The edge of stability: full-batch GD on fc-tanh (Cohen et al. 2021) vs You et al.'s 2/lambda.
 
 You et al. (2019, Sec. 4.1, App. A.2) argue from ``0 < lr < 2/lambda_1`` that GD either
-converges or diverges and that a mildly increased rate diverges at once. Cohen et al.
-(ICLR 2021) showed that under full-batch GD lambda_1 *rises* (progressive sharpening) to
-``2/lr`` and then hovers there while the loss keeps falling, non-monotonically. Every run
-here is ``experiments/configs/eos_fc_tanh.py`` (fc-tanh 768-200-200-10, MSE, the first
+converges or diverges and that a mildly increased rate diverges at once. Cohen et al. (ICLR
+2021) showed that under full-batch GD lambda_1 *rises* (progressive sharpening) to ``2/lr``
+and then hovers there while the loss keeps falling, non-monotonically. Every run but part
+5's WRN is ``experiments/configs/eos_fc_tanh.py`` (fc-tanh 768-200-200-10, MSE, the first
 1000 CIFAR-10 images at 16x16, full-batch GD, no weight decay, no augmentation; sharpness on
 the whole training set every ``--sharpness-every`` steps), ``--steps`` steps (1000), five
-seeds (initialization; eight for the runs of part 4, whose claims are counts); the
-constant-rate runs of part 1 run to the same "time" ``lr * steps`` (Cohen et al.'s x axis):
-lr 0.02 twice the steps.
+seeds (initialization; eight for the runs whose claims are counts: part 1's constant rates
+and part 4); the constant-rate runs of part 1 run to the same "time" ``lr * steps`` (Cohen
+et al.'s x axis): lr 0.02 twice the steps.
 
 1. *progressive sharpening and the edge* (Cohen Fig. 1): lr 0.04 (1000 steps), 0.02 (2000
    steps); 0.01 (4000 steps) only with ``--with-slow``: its edge 200 is far above lambda_1
-   at initialization (~90). Decided after a first look (the design's one revision): at equal
-   steps, lr 0.02's ``lr * lambda_1 / 2`` was still rising through 0.90 at step 920 of 1000
+   at initialization (~90). Decided after a first look (a revision; RESULTS.md lists all):
+   at equal steps, lr 0.02's ``lr * lambda_1 / 2`` was still rising through 0.90 at step 920 of 1000
    (seed 0), so "the last half" of a 1000-step run could not answer whether it hovers at
    the edge; and the increase of part 4 was first placed on lr 0.02 at step 500, where it
    was at 0.78 of its edge, not at it;
@@ -24,7 +24,11 @@ lr 0.02 twice the steps.
 4. *a mild increase* (You et al. App. A.2): from a run at the edge (lr 0.04 at step
    ``steps/2``, where ``lr * lambda_1 / 2`` is 1.06 in seed 0) the rate x1.5 and x2; and
    from scratch at 1.5x that rate (0.06);
-5. *the WRN with cross-entropy and BatchNorm, and SGD*: not run here (see RESULTS.md).
+5. *SGD, and the WRN with cross-entropy and BatchNorm*: SGD at batch 50 and 250 (divisors of
+   the 1000 images) at lr 0.04 for the same 1000 steps, lambda_1 of the whole training set:
+   below ``2/lr``, lower for the smaller batch; section 3's WRN-10-1 (:func:`wrn_base`)
+   under GD at its lr 0.1 with heavy-ball 0.9, without augmentation, ``--wrn-steps`` (300)
+   steps, ``--wrn-seeds`` (3): at ``(2 + 2g)/lr``?
 
 Tests, chosen before running (``../shared/reference.md`` sec. 6), level 5%:
 
@@ -44,7 +48,7 @@ Tests, chosen before running (``../shared/reference.md`` sec. 6), level 5%:
 A run that diverges (loss non-finite or > 1e6) stops with the step named; it is recorded
 (``diverged.json`` in its run directory) and kept: rerunning the script reads every
 finished or diverged run back instead of training it again. Run (about 1.5-2.5 minutes a
-run on 2 shared CPU cores; 30 runs)::
+fc-tanh run, 5-8 a WRN run, on 2 shared CPU cores; 62 runs, about 2 hours)::
 
   nohup .venv/bin/python experiments/edge_of_stability.py > runs/eos.log 2>&1 &
 

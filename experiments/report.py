@@ -271,6 +271,9 @@ def edge_of_stability_block(record: dict) -> str:
   lines += [claim_line(item) for item in record["claims"]]
   lines += ["", "![training loss and sharpness per run, 2/lr dashed; seed 0 solid]"
                 "(figures/edge_of_stability.png)"]
+  if any(name.startswith(("sgd", "wrn")) for name in record["runs"]):  # part 5
+    lines += ["", "![part 5: SGD on fc-tanh and GD on the WRN, sharpness with 2/lr dashed]"
+                  "(figures/edge_of_stability_sgd_wrn.png)"]
   return "\n".join(lines)
 
 

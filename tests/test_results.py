@@ -160,3 +160,13 @@ def test_report_check_passes_without_the_edge_of_stability_results(tmp_path, mon
   monkeypatch.setattr(report, "RESULTS_DIR", results)
   monkeypatch.setattr(report, "RESULTS_MD", tmp_path / "RESULTS.md")
   assert report.main(["--check"]) == 0
+
+
+def test_every_committed_figure_is_shown_and_made_by_a_script():
+  """No orphans: each figure in experiments/figures is shown in RESULTS.md and named by the
+  experiment script that draws it."""
+  results_md = report.RESULTS_MD.read_text()
+  scripts = "".join(p.read_text() for p in (ROOT / "experiments").glob("*.py"))
+  for figure in sorted((ROOT / "experiments/figures").glob("*.png")):
+    assert f"figures/{figure.name}" in results_md, figure.name
+    assert figure.stem in scripts, figure.name
