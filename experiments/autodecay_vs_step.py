@@ -36,7 +36,7 @@ import numpy as np
 
 from lrsched.plotting import decay_epochs, plot_accuracy_and_rate
 from lrsched.train import Config, run_seeds
-from lrsched.train.sweep import redecide, results_record, write_results
+from lrsched.train.sweep import add_results_arguments, redecide, results_record, write_results
 from lrsched.train.verdicts import claim, non_inferiority_claim, untested_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -103,11 +103,7 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--max-epochs", type=int, default=45)
   parser.add_argument("--epochs", type=int, default=None,
                       help="override the step-decay baseline's epochs (boundaries scale)")
-  parser.add_argument("--results", default=str(HERE / "results/autodecay_vs_step.json"),
-                      help="where the raw results go")
-  parser.add_argument("--figures", default=str(HERE / "figures"))
-  parser.add_argument("--decide-only", action="store_true",
-                      help="decide the claims again from --results' per-seed values, no runs")
+  add_results_arguments(parser, HERE / "results/autodecay_vs_step.json", HERE / "figures")
   args = parser.parse_args(argv)
   if args.decide_only:
     return redecide(args.results, decide)

@@ -51,7 +51,7 @@ from matplotlib.figure import Figure
 from lrsched.plotting import save_figure
 from lrsched.range_test import plot_range_test, range_test_config
 from lrsched.train import Config, format_mean_std, markdown_table, mean_std, run_seeds
-from lrsched.train.sweep import redecide, results_record, write_results
+from lrsched.train.sweep import add_results_arguments, redecide, results_record, write_results
 from lrsched.train.verdicts import claim, rank_claim, untested_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -227,11 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--budgets", type=int, nargs="+", default=[3, 6, 12])
   parser.add_argument("--num-train", type=int, default=NUM_TRAIN)
-  parser.add_argument("--results", default=str(HERE / "results/budgeted_training.json"),
-                      help="where the raw results go")
-  parser.add_argument("--figures", default=str(HERE / "figures"))
-  parser.add_argument("--decide-only", action="store_true",
-                      help="decide the claims again from --results' per-seed values, no runs")
+  add_results_arguments(parser, HERE / "results/budgeted_training.json", HERE / "figures")
   args = parser.parse_args(argv)
   if args.decide_only:
     return redecide(args.results, lambda record: claims(record_results(record)))

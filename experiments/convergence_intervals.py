@@ -72,7 +72,7 @@ from lrsched.train import markdown_table, train
 from lrsched.train.loop import NonFiniteLossError
 from lrsched.train.run_model import read_run_config
 from lrsched.train.rundir import read_jsonl
-from lrsched.train.sweep import redecide, write_results
+from lrsched.train.sweep import add_results_arguments, redecide, write_results
 from lrsched.train.verdicts import claim, count_claim, equivalence_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -440,11 +440,7 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--continue-steps", type=int, default=CONTINUE_STEPS,
                       help="GD steps of the App. A.2 runs")
-  parser.add_argument("--results", default=str(HERE / "results/convergence_intervals.json"))
-  parser.add_argument("--figures", default=str(HERE / "figures"))
-  parser.add_argument("--decide-only", action="store_true",
-                      help="recompute the claims of --results from its per-seed numbers "
-                           "(no training or Hessians) and rewrite it")
+  add_results_arguments(parser, HERE / "results/convergence_intervals.json", HERE / "figures")
   args = parser.parse_args(argv)
   if args.decide_only:
     return redecide(args.results, decide_record)

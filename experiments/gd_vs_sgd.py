@@ -47,7 +47,7 @@ from matplotlib.figure import Figure
 
 from lrsched.plotting import plot_mean_curve, save_figure
 from lrsched.train import Config, run_seeds
-from lrsched.train.sweep import redecide, results_record, write_results
+from lrsched.train.sweep import add_results_arguments, redecide, results_record, write_results
 from lrsched.train.verdicts import claim, same_claim, untested_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -176,11 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--gd-steps", type=int, default=240)
   parser.add_argument("--sgd-epochs", type=int, default=120)
   parser.add_argument("--num-train", type=int, default=1024)
-  parser.add_argument("--results", default=str(HERE / "results/gd_vs_sgd.json"),
-                      help="where the raw results go")
-  parser.add_argument("--figures", default=str(HERE / "figures"))
-  parser.add_argument("--decide-only", action="store_true",
-                      help="decide the claims again from --results' per-seed values, no runs")
+  add_results_arguments(parser, HERE / "results/gd_vs_sgd.json", HERE / "figures")
   args = parser.parse_args(argv)
   if args.decide_only:
     return redecide(args.results, decide)

@@ -52,7 +52,7 @@ from lrsched.train import (
     train,
     transferability,
 )
-from lrsched.train.sweep import finished_history, redecide, write_results
+from lrsched.train.sweep import add_results_arguments, finished_history, redecide, write_results
 from lrsched.train.verdicts import ratio_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -195,11 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--epochs", type=int, default=30)
   parser.add_argument("--finetune-epochs", type=int, default=10)
-  parser.add_argument("--results", default=str(HERE / "results/transferability.json"),
-                      help="where the raw results go")
-  parser.add_argument("--figures", default=str(HERE / "figures"))
-  parser.add_argument("--decide-only", action="store_true",
-                      help="decide the claims again from --results' per-seed values, no runs")
+  add_results_arguments(parser, HERE / "results/transferability.json", HERE / "figures")
   args = parser.parse_args(argv)
   if args.decide_only:
     return redecide(args.results, decide)

@@ -11,6 +11,7 @@ PS10's ``data["seed"]``) stays the same across seeds.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -199,3 +200,13 @@ def redecide(path: str | pathlib.Path,
   for item in record["claims"]:
     print(f"{item['verdict']:>13}: {item['claim']}")
   return record
+
+
+def add_results_arguments(parser: argparse.ArgumentParser, results: str | pathlib.Path,
+                          figures: str | pathlib.Path) -> None:
+  """An experiment script's ``--results`` and ``--figures`` (with these defaults) and its
+  ``--decide-only`` (decide the claims again from the results file: :func:`redecide`)."""
+  parser.add_argument("--results", default=str(results), help="where the raw results go")
+  parser.add_argument("--figures", default=str(figures))
+  parser.add_argument("--decide-only", action="store_true",
+                      help="decide the claims again from --results' per-seed values, no runs")

@@ -55,6 +55,21 @@ VERDICTS = ("reproduced", "contradicted", "not resolved", "not tested")
 :func:`binomial_verdict` (``"not tested"`` is stated, never computed)."""
 
 
+def _paired_arrays(a_values: Sequence[float], b_values: Sequence[float], direction: str
+                   ) -> tuple[np.ndarray, np.ndarray]:
+  """Checked float64 arrays of two paired per-seed lists (and a valid ``direction``)."""
+  a = np.asarray(a_values, dtype=np.float64)
+  b = np.asarray(b_values, dtype=np.float64)
+  if direction not in (">", "<"):
+    raise ValueError(f"direction must be '>' or '<', got {direction!r}")
+  if a.ndim != 1 or a.shape != b.shape or a.size < 2:
+    raise ValueError(f"a_values and b_values must be equal-length lists of >= 2 paired "
+                     f"seeds, got {a.size} and {b.size}")
+  if not (np.isfinite(a).all() and np.isfinite(b).all()):
+    raise ValueError("a_values and b_values must be finite")
+  return a, b
+
+
 def paired_verdict(a_values: Sequence[float], b_values: Sequence[float], direction: str,
                    confidence: float = 0.95) -> dict[str, Any]:
   """The verdict rule of ``experiments/RESULTS.md`` for a claim "A beats B on a metric".
@@ -84,15 +99,7 @@ def paired_verdict(a_values: Sequence[float], b_values: Sequence[float], directi
   """
   import scipy.stats  # lazily: seed sweeps need it only here
 
-  a = np.asarray(a_values, dtype=np.float64)
-  b = np.asarray(b_values, dtype=np.float64)
-  if direction not in (">", "<"):
-    raise ValueError(f"direction must be '>' or '<', got {direction!r}")
-  if a.ndim != 1 or a.shape != b.shape or a.size < 2:
-    raise ValueError(f"a_values and b_values must be equal-length lists of >= 2 paired "
-                     f"seeds, got {a.size} and {b.size}")
-  if not (np.isfinite(a).all() and np.isfinite(b).all()):
-    raise ValueError("a_values and b_values must be finite")
+  a, b = _paired_arrays(a_values, b_values, direction)
   if not 0.0 < confidence < 1.0:
     raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
   d = a - b
@@ -485,15 +492,7 @@ def ratio_verdict(a_values: Sequence[float], b_values: Sequence[float], threshol
     >>> ratio_verdict([2.0, 2.2, 1.9, 2.1], [1.0, -1.1, 0.5, -0.2])["verdict"]
     'not resolved'
   """
-  a = np.asarray(a_values, dtype=np.float64)
-  b = np.asarray(b_values, dtype=np.float64)
-  if direction not in (">", "<"):
-    raise ValueError(f"direction must be '>' or '<', got {direction!r}")
-  if a.ndim != 1 or a.shape != b.shape or a.size < 2:
-    raise ValueError(f"a_values and b_values must be equal-length lists of >= 2 paired "
-                     f"seeds, got {a.size} and {b.size}")
-  if not (np.isfinite(a).all() and np.isfinite(b).all()):
-    raise ValueError("a_values and b_values must be finite")
+  a, b = _paired_arrays(a_values, b_values, direction)
   n = a.size
   rng = np.random.default_rng(seed)
   rows = rng.integers(0, n, (num_bootstrap, n))
