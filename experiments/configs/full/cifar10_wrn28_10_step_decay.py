@@ -17,6 +17,18 @@ learning_rate={'name':'one_cycle','total_steps':30,'peak_value':1.0,'unit':'epoc
 
 Expected (published for WRN-28-10): ~96% test accuracy (3.9-4.0% error). Not run in this
 repository (no accelerator here); the CPU-scale results are in experiments/RESULTS.md.
+
+The top-10 Hessian spectrum of the trained run (You et al. Fig. 5) on the accelerator, with
+delete-one-batch jackknife error bars over 10 batches of 500 training images::
+
+  lrsched hessian runs/full/wrn28_10 --split train --num-batches 10 --batch-size 500 \\
+      --k 10 --mode train --max-basis 13 --jackknife --out runs/full/wrn28_10/hessian
+
+A Lanczos vector of WRN-28-10 (36.5M parameters, float32) is 146 MB: ``--max-basis 13``
+(thick restart) holds the basis under 2 GB beside the model and its linearization;
+``--max-basis auto`` (2k + 10 = 30 vectors) needs 4.4 GB, the unrestarted method one vector
+per HVP. Not run here (no accelerator); the memory figures are that arithmetic, not a
+measurement.
 """
 
 from lrsched.train import Config
