@@ -33,6 +33,8 @@ Subpackages:
   lrsched.plotting   plot_schedules, plot_gallery, plot_training_curves
   lrsched.losses     cross_entropy, mse, mean_loss, per_example_loss: Config.loss's losses
   lrsched.names      did_you_mean, did_you_mean_each, unknown_name_error: "did you mean"
+  lrsched.loss_law   annealing_areas, fit, predict, plot_fit, LawParams: a schedule's loss
+                     curve from its areas (Tissue et al.'s annealing law)
 Command line: ``lrsched --help``.
 """
 
