@@ -4,7 +4,7 @@ A map of the API (each name has a docstring with its formula and an example):
 
 Schedules (optax.Schedule functions of the step count; use them wherever optax takes
 a learning rate):
-  step_decay, cyclic, cyclic_momentum, one_cycle, one_cycle_momentum, sgdr, rex,
+  step_decay, cyclic, cyclic_momentum, one_cycle, one_cycle_momentum, sgdr, tanh_decay, rex,
   budgeted, wsd, inverse_sqrt       the families
   warmup, join, stretch, per_epoch  composition: warmup in front, pieces, a new budget
   exp_lr, texp                      Li & Arora: weight decay == an exponential rate
@@ -66,6 +66,7 @@ from lrsched.schedules import (
     sgdr,
     step_decay,
     stretch,
+    tanh_decay,
     texp,
     warmup,
     with_momentum_buffer,
@@ -104,6 +105,7 @@ __all__ = [
     "sgdr",
     "step_decay",
     "stretch",
+    "tanh_decay",
     "texp",
     "warmup",
     "with_momentum_buffer",

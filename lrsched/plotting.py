@@ -41,6 +41,11 @@ GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
       "period 100, x1.5, decay 0.6, k 2": {"name": "sgdr", "peak_value": 0.1,
                                            "first_period": 100, "period_mult": 1.5,
                                            "cycle_decay": 0.6, "k_decay": 2.0}}, {}),
+    ("tanh_decay (timm TanhLRScheduler)",
+     {"one cycle of 1000": {"name": "tanh_decay", "peak_value": 0.1, "first_period": 1000},
+      "period 200, x1.5, decay 0.7": {"name": "tanh_decay", "peak_value": 0.1,
+                                      "first_period": 200, "period_mult": 1.5,
+                                      "cycle_decay": 0.7, "cycle_limit": None}}, {}),
     ("rex",
      {f"beta {beta}": {"name": "rex", "init_value": 0.1, "total_steps": 1000, "beta": beta}
       for beta in (0.0, 0.5, 0.9)}, {}),

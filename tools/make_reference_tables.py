@@ -10,9 +10,9 @@ of them)::
 Each case pairs an lrsched spec with the reference scheduler built from the same
 numbers, stepped per update:
 
-* timm's ``CosineLRScheduler(t_in_epochs=False)``: the value at index ``t`` is the
-  learning rate after ``scheduler.step_update(num_updates=t)``; lrsched's
-  ``cycle_limit=None`` is timm's ``cycle_limit=2**31``;
+* timm's ``CosineLRScheduler`` and ``TanhLRScheduler`` (``t_in_epochs=False``): the value
+  at index ``t`` is the learning rate after ``scheduler.step_update(num_updates=t)``;
+  lrsched's ``cycle_limit=None`` is timm's ``cycle_limit=2**31``;
 * Hugging Face's ``get_wsd_schedule`` and ``get_inverse_sqrt_schedule`` (a
   ``LambdaLR``): the value at index ``t`` is ``get_last_lr()`` after ``t`` calls
   of ``scheduler.step()``, with the optimizer's learning rate as ``peak_value``.
@@ -44,8 +44,9 @@ OUT = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data" / "referenc
 NO_LIMIT = 2**31
 
 
-def _timm_cosine_scheduler() -> type:
-  """timm's ``CosineLRScheduler``, loaded from the installed timm's own two files.
+def _timm_schedulers() -> tuple[type, type]:
+  """timm's ``CosineLRScheduler`` and ``TanhLRScheduler``, loaded from the installed timm's
+  own files.
 
   ``import timm`` imports torchvision, which fails where only a CPU build of torch
   and PyPI's torchvision are installed; the scheduler needs torch alone.
@@ -55,16 +56,17 @@ def _timm_cosine_scheduler() -> type:
       "timm_scheduler", None, is_package=True))
   package.__path__ = [str(folder / "scheduler")]
   sys.modules["timm_scheduler"] = package
-  for name in ("scheduler", "cosine_lr"):
+  for name in ("scheduler", "cosine_lr", "tanh_lr"):
     spec = importlib.util.spec_from_file_location(f"timm_scheduler.{name}",
                                                   folder / "scheduler" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-  return sys.modules["timm_scheduler.cosine_lr"].CosineLRScheduler
+  return (sys.modules["timm_scheduler.cosine_lr"].CosineLRScheduler,
+          sys.modules["timm_scheduler.tanh_lr"].TanhLRScheduler)
 
 
-CosineLRScheduler = _timm_cosine_scheduler()
+CosineLRScheduler, TanhLRScheduler = _timm_schedulers()
 
 
 def _optimizer(lr: float) -> torch.optim.Optimizer:
@@ -105,6 +107,31 @@ def timm_cosine(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=None, k=
   misplaced = [t for t in range(warmup_steps, steps)
                if _timm_cycle(t - shift, first, mult) != _exact_cycle(t - shift, first, mult)]
   source = "timm CosineLRScheduler(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
+  return spec, values, source, misplaced
+
+
+def timm_tanh(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=1, lower=-7.0,
+              upper=3.0, warmup_steps=0, warmup_init=0.0, prefix=False):
+  spec = {"name": "tanh_decay", "peak_value": peak, "first_period": first,
+          "period_mult": mult, "end_value": end, "cycle_decay": decay, "cycle_limit": limit,
+          "lower": lower, "upper": upper}
+  kwargs = dict(t_initial=first, lb=lower, ub=upper, lr_min=end, cycle_mul=mult,
+                cycle_decay=decay, cycle_limit=NO_LIMIT if limit is None else limit,
+                warmup_t=warmup_steps, warmup_lr_init=warmup_init, warmup_prefix=prefix,
+                t_in_epochs=False)
+  if warmup_steps:
+    spec = {"name": "warmup", "schedule": spec, "warmup_steps": warmup_steps,
+            "init_value": warmup_init, "prefix": prefix}
+  opt = _optimizer(peak)
+  scheduler = TanhLRScheduler(opt, **kwargs)
+  values = []
+  for t in range(steps):
+    scheduler.step_update(num_updates=t)
+    values.append(opt.param_groups[0]["lr"])
+  shift = warmup_steps if prefix else 0
+  misplaced = [t for t in range(warmup_steps, steps)
+               if _timm_cycle(t - shift, first, mult) != _exact_cycle(t - shift, first, mult)]
+  source = "timm TanhLRScheduler(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
   return spec, values, source, misplaced
 
 
@@ -154,6 +181,12 @@ CASES = {
     "timm_warmup_no_prefix": lambda: timm_cosine(0.1, 400, 3000, mult=1.5, end=1e-5,
                                                  decay=0.8, warmup_steps=100,
                                                  warmup_init=1e-4),
+    "timm_tanh_one_cycle": lambda: timm_tanh(0.1, 1200, 1600, end=1e-4),
+    "timm_tanh_restarts": lambda: timm_tanh(0.3, 200, 3000, mult=1.5, end=1e-3, decay=0.8,
+                                            limit=None, lower=-5.0, upper=4.0),
+    "timm_tanh_warmup_limit": lambda: timm_tanh(0.05, 300, 2000, end=0.0, limit=4,
+                                                warmup_steps=80, warmup_init=1e-4,
+                                                prefix=True),
     "hf_wsd_linear_cosine": lambda: hf_wsd(0.3, 2000, 150, 400, "linear", "cosine", 0.0, 2200),
     "hf_wsd_cosine_1sqrt_min": lambda: hf_wsd(0.3, 2000, 100, 500, "cosine", "1-sqrt", 0.03,
                                               2200),

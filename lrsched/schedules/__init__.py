@@ -32,7 +32,7 @@ from lrsched.schedules.registry import (
     registered_names,
     resolve_spec,
 )
-from lrsched.schedules.sgdr import sgdr
+from lrsched.schedules.sgdr import sgdr, tanh_decay
 from lrsched.schedules.step_decay import per_epoch, step_decay
 from lrsched.schedules.wsd import wsd
 
@@ -56,6 +56,7 @@ __all__ = [
     "sgdr",
     "step_decay",
     "stretch",
+    "tanh_decay",
     "texp",
     "warmup",
     "with_momentum_buffer",

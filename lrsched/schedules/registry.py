@@ -48,7 +48,7 @@ from lrsched.schedules.cyclic import cyclic, cyclic_momentum
 from lrsched.schedules.exp_lr import exp_lr, texp
 from lrsched.schedules.inverse_sqrt import inverse_sqrt
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
-from lrsched.schedules.sgdr import sgdr
+from lrsched.schedules.sgdr import sgdr, tanh_decay
 from lrsched.schedules.step_decay import step_decay
 from lrsched.schedules.wsd import wsd
 
@@ -113,6 +113,7 @@ _REGISTRY: dict[str, _Entry] = {
     "one_cycle": _Entry(one_cycle, ("total_steps",)),
     "one_cycle_momentum": _Entry(one_cycle_momentum, ("total_steps",)),
     "sgdr": _Entry(sgdr, ("first_period",)),
+    "tanh_decay": _Entry(tanh_decay, ("first_period",)),
     "rex": _Entry(rex, ("total_steps",)),
     "budgeted": _Entry(budgeted, ("total_steps", "sample_every")),
     "wsd": _Entry(wsd, ("total_steps", "warmup_steps", "cooldown_steps")),

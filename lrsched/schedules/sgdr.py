@@ -1,10 +1,13 @@
-"""SGDR: cosine annealing with warm restarts (Loshchilov & Hutter), with timm's options."""
+"""SGDR: cosine annealing with warm restarts (Loshchilov & Hutter), with timm's options, and
+timm's hyperbolic-tangent decay on the same cycles."""
 
 from __future__ import annotations
 
 import fractions
 import math
+from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
@@ -164,13 +167,40 @@ def sgdr(
     >>> [round(float(once(t)), 4) for t in range(4)]
     [1.0, 0.55, 0.1, 0.1]
   """
+  peak_value, end_value, first_period, period_mult, cycle_decay, cycle_limit = _check_restarts(
+      peak_value, end_value, first_period, period_mult, cycle_decay, cycle_limit)
+  k_decay = _validation.in_range("k_decay", k_decay, 0.0, low_open=True)
+  k_is_one = not _validation.is_traced(k_decay) and k_decay == 1.0
+
+  def cosine(peak: jnp.ndarray, done: jnp.ndarray, left: jnp.ndarray) -> jnp.ndarray:
+    if not k_is_one:
+      # (x / T)^k and 1 - (x / T)^k, each without cancellation where it is small.
+      log_done = k_decay * jnp.where(done < 0.5, jnp.log(done), jnp.log1p(-left))
+      done, left = jnp.exp(log_done), -jnp.expm1(log_done)
+    return _anneal.anneal(peak, end_value, done, left, "cos")
+
+  return _restarts(peak_value, first_period, period_mult, end_value, cycle_decay,
+                   cycle_limit, cosine, "sgdr")
+
+
+def _check_restarts(peak_value, end_value, first_period, period_mult, cycle_decay,
+                    cycle_limit) -> tuple:
+  """The arguments :func:`sgdr` and :func:`tanh_decay` share, checked."""
   peak_value = _validation.in_range("peak_value", peak_value, 0.0, low_open=True)
   end_value = _validation.in_range("end_value", end_value, 0.0)
   _validation.ordered("end_value", end_value, "peak_value", peak_value)
   first_period, period_mult, cycle_limit = _check_cycles(first_period, period_mult, cycle_limit)
   cycle_decay = _validation.in_range("cycle_decay", cycle_decay, 0.0, 1.0, low_open=True)
-  k_decay = _validation.in_range("k_decay", k_decay, 0.0, low_open=True)
+  return peak_value, end_value, first_period, period_mult, cycle_decay, cycle_limit
 
+
+def _restarts(peak_value, first_period: int, period_mult: float, end_value, cycle_decay,
+              cycle_limit: int | None,
+              shape: Callable[[jnp.ndarray, jnp.ndarray, jnp.ndarray], jnp.ndarray],
+              name: str) -> optax.Schedule:
+  """Cycles with restarts: ``shape(peak_i, done, left)`` within cycle ``i`` (``peak_i =
+  peak_value * cycle_decay**i``; ``done``, ``left``: the elapsed and remaining fractions of
+  the cycle, from exact integers), ``end_value`` from cycle ``cycle_limit`` on."""
   if period_mult == 1.0:
     # Cycle i covers [i T_0, (i + 1) T_0): integer arithmetic, any count.
     def position(t: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray, jnp.ndarray]:
@@ -181,7 +211,8 @@ def sgdr(
     firsts, offsets, lengths = _cycle_table(first_period, period_mult, cycle_limit)
     if firsts[-1] <= _validation.MAX_COUNT and (cycle_limit is None or cycle_limit > MAX_CYCLES):
       raise ValueError(
-          f"sgdr with first_period={first_period}, period_mult={period_mult!r} starts more than"
+          f"{name} with first_period={first_period}, period_mult={period_mult!r} starts more "
+          f"than"
           f" {MAX_CYCLES} cycles before count 2**31 - 1: pass a cycle_limit <= {MAX_CYCLES}"
           " or a larger period_mult")
     # Searched: the first counts inside the int32 range. The last entry may lie
@@ -204,21 +235,79 @@ def sgdr(
 
   decays = _validation.is_traced(cycle_decay) or cycle_decay != 1.0
   log_decay = jnp.log(cycle_decay) if _validation.is_traced(cycle_decay) else math.log(cycle_decay)
-  k_is_one = not _validation.is_traced(k_decay) and k_decay == 1.0
 
   def schedule(count: ArrayLike) -> jnp.ndarray:
     cycle, done_steps, left_steps, period = position(_anneal.as_count(count))
     done, left = done_steps / period, left_steps / period
-    if not k_is_one:
-      # (x / T)^k and 1 - (x / T)^k, each without cancellation where it is small.
-      log_done = k_decay * jnp.where(done < 0.5, jnp.log(done), jnp.log1p(-left))
-      done, left = jnp.exp(log_done), -jnp.expm1(log_done)
     peak = peak_value
     if decays:
       peak = peak_value * jnp.exp(log_decay * _anneal.as_float(cycle))
-    value = _anneal.anneal(peak, end_value, done, left, "cos")
+    value = shape(peak, done, left)
     if cycle_limit is not None:
       value = jnp.where(cycle >= cycle_limit, end_value, value)
     return value
 
   return schedule
+
+
+def tanh_decay(
+    peak_value: float,
+    first_period: int,
+    period_mult: float = 1.0,
+    end_value: float = 0.0,
+    cycle_decay: float = 1.0,
+    cycle_limit: int | None = 1,
+    lower: float = -7.0,
+    upper: float = 3.0,
+) -> optax.Schedule:
+  r"""Hyperbolic-tangent decay with restarts, equal to timm's ``TanhLRScheduler``.
+
+  Hsueh et al. (2019, "Stochastic gradient descent with hyperbolic-tangent decay"): within
+  cycle ``i`` (the cycles of :func:`sgdr`), at elapsed fraction ``r = x / T_i``,
+
+  .. math::
+    \eta(t) = \eta_{end} + \frac{\eta_{peak} d^i - \eta_{end}}{2}
+      \left(1 - \tanh\left(L (1 - r) + U r\right)\right)
+
+  (``L = lower``, ``U = upper``, ``d = cycle_decay``; computed as ``sigmoid(-2 z)``, exact in
+  relative terms near the end). With the defaults ``L = -7, U = 3`` it starts at
+  ``(1 - tanh(-7)) / 2 = 0.9999992`` of the peak and ends a cycle at ``0.0025`` of it. This is
+  timm's ``TanhLRScheduler(t_initial=first_period, lb=lower, ub=upper, lr_min=end_value,
+  cycle_mul=period_mult, cycle_decay=cycle_decay, cycle_limit=cycle_limit)`` stepped per
+  update, with timm's default of one cycle (``cycle_limit=1``; ``None``: restart forever);
+  cycle starts are exact, as in :func:`sgdr`. Add timm's warmup with :func:`lrsched.warmup`.
+
+  Args:
+    peak_value: value at the start of the first cycle (timm's base learning rate), > 0.
+    first_period: length of the first cycle in steps, >= 1.
+    period_mult: each cycle's length over the previous one's, >= 1.
+    end_value: the floor, in [0, ``peak_value``] (``lr_min``).
+    cycle_decay: factor applied to the peak at each restart, in (0, 1].
+    cycle_limit: number of cycles, >= 1, or ``None``; after it the value is ``end_value``.
+    lower, upper: the tanh argument's range over a cycle (timm's ``lb < ub``).
+
+  ``peak_value``, ``end_value``, ``cycle_decay``, ``lower`` and ``upper`` may be traced.
+
+  Returns:
+    An ``optax.Schedule``.
+
+  Example:
+    >>> import lrsched
+    >>> schedule = lrsched.tanh_decay(1.0, first_period=10)
+    >>> [round(float(schedule(t)), 4) for t in (0, 5, 9, 10)]
+    [1.0, 0.982, 0.018, 0.0]
+  """
+  peak_value, end_value, first_period, period_mult, cycle_decay, cycle_limit = _check_restarts(
+      peak_value, end_value, first_period, period_mult, cycle_decay, cycle_limit)
+  lower = _validation.finite("lower", lower)
+  upper = _validation.finite("upper", upper)
+  if not (_validation.is_traced(lower) or _validation.is_traced(upper)) and not lower < upper:
+    raise ValueError(f"lower must be below upper (the tanh argument's range over a cycle), "
+                     f"got lower={lower!r}, upper={upper!r}")
+
+  def shape(peak: jnp.ndarray, done: jnp.ndarray, left: jnp.ndarray) -> jnp.ndarray:
+    z = lower * left + upper * done
+    return end_value + (peak - end_value) * jax.nn.sigmoid(-2.0 * z)
+
+  return _restarts(peak_value, first_period, period_mult, end_value, cycle_decay,
+                   cycle_limit, shape, "tanh_decay")

@@ -14,6 +14,8 @@ LEARNING_RATES = {
     "budgeted_callable": lambda: lrsched.budgeted(lambda z: jnp.exp(-3.0 * z), 0.1, 100),
     "sgdr_timm": lambda: lrsched.sgdr(0.1, 10, 1.5, 1e-4, cycle_decay=0.7, cycle_limit=5,
                                       k_decay=2.0),
+    "tanh_decay": lambda: lrsched.tanh_decay(0.1, 10, 1.5, 1e-4, cycle_decay=0.7,
+                                             cycle_limit=None, lower=-5.0, upper=4.0),
     "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, cooldown_shape="1-sqrt", end_value=1e-3),
     "inverse_sqrt": lambda: lrsched.inverse_sqrt(0.1, 10),
     "per_epoch": lambda: lrsched.per_epoch(lrsched.step_decay(0.1, [2]), 15),

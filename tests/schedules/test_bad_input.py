@@ -64,6 +64,11 @@ BAD = [
     (lrsched.sgdr, dict(peak_value=0.1, first_period=10, cycle_limit=2.5), r"cycle_limit must be an integer .* got 2.5 \(float\)"),  # 2.0 reads as 2
     (lrsched.sgdr, dict(peak_value=0.1, first_period=10, k_decay=0.0), r"k_decay must be in \(0.0, inf\], got 0.0"),
     (lrsched.sgdr, dict(peak_value=0.1, first_period=1, period_mult=1.00001), r"starts more than 100000 cycles before count 2\*\*31 - 1: pass a cycle_limit"),
+    # tanh_decay (sgdr's cycles; its own bounds)
+    (lrsched.tanh_decay, dict(peak_value=0.1, first_period=10, lower=3.0, upper=3.0), r"lower must be below upper .* got lower=3.0, upper=3.0"),
+    (lrsched.tanh_decay, dict(peak_value=0.1, first_period=10, lower=float("nan")), r"lower must be finite, got nan"),
+    (lrsched.tanh_decay, dict(peak_value=0.1, first_period=0), r"first_period must be an integer in \[1, 2147483647\], got 0"),
+    (lrsched.tanh_decay, dict(peak_value=0.1, first_period=1, period_mult=1.00001, cycle_limit=None), r"tanh_decay with first_period=1, period_mult=1.00001 starts more than 100000 cycles"),
     (lrsched.sgdr, dict(peak_value=1e39, first_period=10), r"peak_value must be within the float32 range"),
     # rex / budgeted
     (lrsched.rex, dict(init_value=0.1, total_steps=100, beta=1.0), r"beta must be in \[0.0, 1.0\), got 1.0"),

@@ -1,7 +1,7 @@
-"""sgdr equals timm's CosineLRScheduler, warmup equals timm's warmup (prefix or not),
-wsd and inverse_sqrt equal Hugging Face's schedules: step for step, plain and under
-jit, against tables made by tools/make_reference_tables.py (committed as data so
-CI needs neither timm nor transformers)."""
+"""sgdr equals timm's CosineLRScheduler, tanh_decay timm's TanhLRScheduler, warmup
+timm's warmup (prefix or not), wsd and inverse_sqrt Hugging Face's schedules: step for
+step, plain and under jit, against tables made by tools/make_reference_tables.py
+(committed as data so CI needs neither timm nor transformers)."""
 
 import json
 import math
@@ -25,10 +25,10 @@ def spec_of(case):
 
 def test_tables_cover_timm_and_hugging_face():
   sources = {str(TABLES[f"{c}/source"]).split("(")[0] for c in CASES}
-  assert sources == {"timm CosineLRScheduler", "transformers get_wsd_schedule",
-                     "transformers get_inverse_sqrt_schedule"}
+  assert sources == {"timm CosineLRScheduler", "timm TanhLRScheduler",
+                     "transformers get_wsd_schedule", "transformers get_inverse_sqrt_schedule"}
   names = {spec_of(c)["name"] for c in CASES}
-  assert names == {"sgdr", "warmup", "wsd", "inverse_sqrt"}
+  assert names == {"sgdr", "tanh_decay", "warmup", "wsd", "inverse_sqrt"}
   assert all(TABLES[f"{c}/lr"].size >= 1500 for c in CASES)
   shapes = {(spec_of(c)["warmup_shape"], spec_of(c)["cooldown_shape"]) for c in CASES
             if spec_of(c)["name"] == "wsd"}
