@@ -70,6 +70,7 @@ def test_config_files_load_and_build(path):
 
 
 @pytest.mark.slow
+@pytest.mark.manual
 def test_ps10_patterns_writes_results_the_report_can_read(tmp_path):
   """A 4-epoch, 2-seed pass: every run trains, the claims carry computed verdicts."""
   import importlib.util
@@ -108,6 +109,7 @@ def _check_record(record: dict, seeds: int = 2) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.manual
 def test_gd_vs_sgd_then_convergence_intervals_write_results(tmp_path):
   """Tiny passes of experiments 2 and 3: GD checkpoints feed the spectra and the App. A.2
   continuations; both write results files whose verdicts follow from their values."""
@@ -130,6 +132,7 @@ def test_gd_vs_sgd_then_convergence_intervals_write_results(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.manual
 def test_budgeted_training_takes_1cycle_peak_from_the_range_test(tmp_path):
   record = runpy.run_path(str(EXPERIMENTS / "budgeted_training.py"))["main"]([
       "--workdir", str(tmp_path / "runs"), "--seeds", "0", "1", "--budgets", "3",
