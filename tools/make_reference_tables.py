@@ -86,6 +86,27 @@ def _timm_cycle(t: int, first: int, mult: float) -> int:
   return math.floor(math.log(1 - t / first * (1 - mult), mult))
 
 
+def _timm_case(scheduler_cls, spec, kwargs, peak, steps):
+  """Steps a timm scheduler per update; wraps ``spec`` in lrsched's warmup like timm's."""
+  warmup_steps, prefix = kwargs["warmup_t"], kwargs["warmup_prefix"]
+  first, mult = kwargs["t_initial"], kwargs["cycle_mul"]
+  if warmup_steps:
+    spec = {"name": "warmup", "schedule": spec, "warmup_steps": warmup_steps,
+            "init_value": kwargs["warmup_lr_init"], "prefix": prefix}
+  opt = _optimizer(peak)
+  scheduler = scheduler_cls(opt, **kwargs)
+  values = []
+  for t in range(steps):
+    scheduler.step_update(num_updates=t)
+    values.append(opt.param_groups[0]["lr"])
+  shift = warmup_steps if prefix else 0
+  misplaced = [t for t in range(warmup_steps, steps)
+               if _timm_cycle(t - shift, first, mult) != _exact_cycle(t - shift, first, mult)]
+  source = (f"timm {scheduler_cls.__name__}("
+            + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")")
+  return spec, values, source, misplaced
+
+
 def timm_cosine(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=None, k=1.0,
                 warmup_steps=0, warmup_init=0.0, prefix=False):
   spec = {"name": "sgdr", "peak_value": peak, "first_period": first, "period_mult": mult,
@@ -94,20 +115,7 @@ def timm_cosine(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=None, k=
                 cycle_limit=NO_LIMIT if limit is None else limit, k_decay=k,
                 warmup_t=warmup_steps, warmup_lr_init=warmup_init, warmup_prefix=prefix,
                 t_in_epochs=False)
-  if warmup_steps:
-    spec = {"name": "warmup", "schedule": spec, "warmup_steps": warmup_steps,
-            "init_value": warmup_init, "prefix": prefix}
-  opt = _optimizer(peak)
-  scheduler = CosineLRScheduler(opt, **kwargs)
-  values = []
-  for t in range(steps):
-    scheduler.step_update(num_updates=t)
-    values.append(opt.param_groups[0]["lr"])
-  shift = warmup_steps if prefix else 0
-  misplaced = [t for t in range(warmup_steps, steps)
-               if _timm_cycle(t - shift, first, mult) != _exact_cycle(t - shift, first, mult)]
-  source = "timm CosineLRScheduler(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
-  return spec, values, source, misplaced
+  return _timm_case(CosineLRScheduler, spec, kwargs, peak, steps)
 
 
 def timm_tanh(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=1, lower=-7.0,
@@ -119,20 +127,7 @@ def timm_tanh(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=1, lower=-
                 cycle_decay=decay, cycle_limit=NO_LIMIT if limit is None else limit,
                 warmup_t=warmup_steps, warmup_lr_init=warmup_init, warmup_prefix=prefix,
                 t_in_epochs=False)
-  if warmup_steps:
-    spec = {"name": "warmup", "schedule": spec, "warmup_steps": warmup_steps,
-            "init_value": warmup_init, "prefix": prefix}
-  opt = _optimizer(peak)
-  scheduler = TanhLRScheduler(opt, **kwargs)
-  values = []
-  for t in range(steps):
-    scheduler.step_update(num_updates=t)
-    values.append(opt.param_groups[0]["lr"])
-  shift = warmup_steps if prefix else 0
-  misplaced = [t for t in range(warmup_steps, steps)
-               if _timm_cycle(t - shift, first, mult) != _exact_cycle(t - shift, first, mult)]
-  source = "timm TanhLRScheduler(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) + ")"
-  return spec, values, source, misplaced
+  return _timm_case(TanhLRScheduler, spec, kwargs, peak, steps)
 
 
 def _lambda_lr(scheduler, steps):
