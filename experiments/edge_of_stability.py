@@ -197,8 +197,7 @@ def run_one(config: Config, run_dir: pathlib.Path) -> dict:
 
 def late_mean(run: dict, key: str, start: int) -> float:
   """The mean of a sharpness-log column over steps > ``start`` (NaN if none)."""
-  values = [r[key] for r in run["sharpness"] if r["step"] > start]
-  return float(np.mean(values)) if values else math.nan
+  return window_mean(run, key, start, math.inf)
 
 
 def window_mean(run: dict, key: str, first: int, last: int) -> float:
@@ -259,21 +258,18 @@ def summarize(runs: dict[str, Config], results: dict[str, list[dict]], steps: in
         f"within +-10% of 1", "lr_sharpness_half", lsh(name)))
   if "decay 0.04->0.01" in results:
     name = "decay 0.04->0.01"
-    before = [float(np.mean([r["sharpness"] for r in run["sharpness"]
-                             if half - 100 < r["step"] <= half])) for run in results[name]]
+    before = [window_mean(run, "sharpness", half - 100, half) for run in results[name]]
     end = [float(np.mean([r["sharpness"] for r in run["sharpness"][-3:]]))
            for run in results[name]]
-    def mean_over(run, first, last):
-      return float(np.mean([r["sharpness"] for r in run["sharpness"]
-                            if first < r["step"] <= last]))
-
     out.append(claim(f"{name}: after the decay at step {half} lambda_1 rises (progressive "
                      f"sharpening; the last three estimates vs the 100 steps before the decay)",
                      "sharpness", "end", "before the decay", end, before, ">"))
     out.append(claim(f"{name}: lambda_1 is still rising at the end (its mean over the last 100 "
                      f"steps vs the 100 before them)", "sharpness", "last 100 steps",
-                     "the 100 before", [mean_over(r, steps - 100, steps) for r in results[name]],
-                     [mean_over(r, steps - 200, steps - 100) for r in results[name]], ">"))
+                     "the 100 before",
+                     [window_mean(r, "sharpness", steps - 100, steps) for r in results[name]],
+                     [window_mean(r, "sharpness", steps - 200, steps - 100)
+                      for r in results[name]], ">"))
     out.append(edge_claim(
         f"{name}: lambda_1 reaches the new edge 2/0.01 = 200 within the {steps - half} steps "
         f"after the decay (lr*lambda_1/2 of the last three estimates within +-10% of 1)",

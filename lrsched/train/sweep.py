@@ -142,6 +142,13 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
   return "\n".join(lines)
 
 
+def _check_verdicts(claims: Sequence[Mapping[str, Any]]) -> None:
+  """A ``ValueError`` naming the first claim without one of :data:`VERDICTS`."""
+  for item in claims:
+    if item.get("verdict") not in VERDICTS:
+      raise ValueError(f"claim {item.get('claim')!r} has no valid verdict")
+
+
 def results_record(experiment: str, claims: Sequence[Mapping[str, Any]],
                    histories: Mapping[str, Sequence[History]], configs: Mapping[str, Config],
                    seeds: Sequence[int], metrics: Sequence[str]) -> dict[str, Any]:
@@ -161,9 +168,7 @@ def results_record(experiment: str, claims: Sequence[Mapping[str, Any]],
     metrics: the metric keys recorded for every run (final epoch); a run without one
       records ``None`` for it.
   """
-  for item in claims:
-    if item.get("verdict") not in VERDICTS:
-      raise ValueError(f"claim {item.get('claim')!r} has no valid verdict")
+  _check_verdicts(claims)
   runs = {}
   for name, per_seed_histories in histories.items():
     final = {key: [h[-1].get(key) for h in per_seed_histories] for key in metrics}
@@ -193,9 +198,7 @@ def redecide(path: str | pathlib.Path,
   path = pathlib.Path(path)
   record = json.loads(path.read_text())
   record["claims"] = [dict(c) for c in decide(record)]
-  for item in record["claims"]:
-    if item.get("verdict") not in VERDICTS:
-      raise ValueError(f"claim {item.get('claim')!r} has no valid verdict")
+  _check_verdicts(record["claims"])
   write_results(path, record)
   for item in record["claims"]:
     print(f"{item['verdict']:>13}: {item['claim']}")
