@@ -33,12 +33,17 @@ Three further modes, each run alone:
    the XLA profiler's time per category of operation (convolutions by kind, standalone
    transposes/copies, reductions, elementwise); wall-time ratios in shuffled rounds; and
    each pair of tangent convolutions run as two convolutions vs one merged convolution.
-4. **Peak memory (RSS) of the top-10 eigenvalues on WRN-16-4** (``--memory``, batch 128,
-   BatchNorm train mode): each variant in a fresh child process (this script with a hidden
-   ``--memory-child``) reporting ``ru_maxrss`` after building the model and batch
-   (baseline) and at the end: one jitted gradient (reference), one linearized HVP, and
-   Lanczos ``top_eigenvalues(k=10)`` without and with ``return_eigenvectors``, capped at
+4. **Peak memory (RSS) of the top-10 eigenvalues** (``--memory``; WRN-16-4 at batch 128 by
+   default, ``--memory-model 28-10 --batch-size 8`` for WRN-28-10, BatchNorm train mode):
+   each variant in a fresh child process (this script with a hidden ``--memory-child``)
+   reporting ``ru_maxrss`` after building the model and batch (baseline) and at the end:
+   one jitted gradient (reference), one linearized HVP (and its warm time per further HVP),
+   and Lanczos ``top_eigenvalues(k=10)`` without and with ``return_eigenvectors``, capped at
    ``--memory-matvecs`` HVPs (the Krylov basis grows by chunks of 8 rows as it is used).
+   Further variants (``--memory-variants``): ``one HVP (remat)`` (the linearization under
+   ``jax.checkpoint``, ``remat=True``), ``restarted`` and ``restarted (remat)`` (thick-restart
+   Lanczos with ``max_basis=--memory-max-basis``), compared with the unrestarted run
+   (eigenvalues, HVPs, peak) when both are in one invocation.
 5. **Hutch++ vs Hutchinson at equal HVPs** (``--trace-variance``, WRN-16-1 after
    ``--fit-steps`` SGD steps, BatchNorm train mode): ``hessian_trace`` with each method for
    ``--seeds`` seeds at ``--trace-matvecs`` HVPs each; mean, standard deviation across seeds
@@ -47,6 +52,8 @@ Three further modes, each run alone:
 
     python benchmarks/hessian.py --hvp-anatomy [--profile-calls 5] [--anatomy-rounds 10]
     python benchmarks/hessian.py --memory [--memory-matvecs 40] [--memory-variants ...]
+    python benchmarks/hessian.py --memory --memory-model 28-10 --batch-size 8 \
+        --memory-variants "eigenvalues,restarted" --memory-max-basis 13 --memory-matvecs 400
     python benchmarks/hessian.py --trace-variance [--seeds 8] [--trace-matvecs 30]
 """
 
@@ -489,6 +496,10 @@ def hvp_anatomy(args) -> None:
 # --- 4) peak memory of the top-10 eigenvalues on WRN-16-4 -------------------------------------
 
 MEMORY_VARIANTS = ("gradient", "one HVP", "eigenvalues", "eigenvectors")
+"""The default variants of ``--memory`` (the 2026-11-30 table)."""
+ALL_MEMORY_VARIANTS = MEMORY_VARIANTS + ("one HVP (remat)", "restarted", "restarted (remat)")
+"""Also: one HVP through a checkpointed linearization (``remat=True``), and the top-k by
+thick-restart Lanczos with a basis of ``--memory-max-basis`` vectors, without and with remat."""
 
 
 def _max_rss_mib() -> float:
@@ -506,25 +517,44 @@ def _current_rss_mib() -> float | None:
   return None
 
 
+def _model_shape(text: str) -> tuple[int, int]:
+  """``"28-10"`` -> ``(28, 10)``: a WideResNet's depth and widen factor."""
+  try:
+    depth, widen = (int(x) for x in text.split("-"))
+  except ValueError:
+    raise SystemExit(f"--memory-model must be DEPTH-WIDEN such as 28-10, got {text!r}") from None
+  return depth, widen
+
+
 def memory_child(variant: str, args) -> None:
   """One variant in this (fresh) process; prints one JSON line with its RSS figures."""
-  loss_fn, params, batch = build(args.batch_size, depth=16, widen=4)
+  depth, widen = _model_shape(args.memory_model)
+  loss_fn, params, batch = build(args.batch_size, depth=depth, widen=widen)
   out = {"variant": variant, "n": FlatSpec.of(params).size, "baseline": _max_rss_mib()}
   start = time.perf_counter()
+  remat = variant.endswith("(remat)")
   if variant == "gradient":
     keep = jax.block_until_ready(jax.jit(jax.grad(loss_fn))(params, jax.device_put(batch)))
     out["hvps"] = 0
-  elif variant == "one HVP":
-    operator = DatasetHessian(loss_fn, params, batch, linearize=True)
-    keep = operator.matvec(np.random.default_rng(0).standard_normal(operator.size)
-                           .astype(operator.dtype))
+  elif variant.startswith("one HVP"):
+    operator = DatasetHessian(loss_fn, params, batch, linearize=True, remat=remat)
+    v = np.random.default_rng(0).standard_normal(operator.size).astype(operator.dtype)
+    keep = operator.matvec(v)
+    out["first_hvp_seconds"] = time.perf_counter() - start  # linearization + compilation
+    again = time.perf_counter()
+    for _ in range(args.memory_hvp_repeats):  # warm: what each further matvec costs
+      keep = operator.matvec(v)
+    out["seconds_per_hvp"] = (time.perf_counter() - again) / args.memory_hvp_repeats
     out["hvps"] = operator.num_matvecs
   else:
+    restarted = variant.startswith("restarted")
     keep = top_eigenvalues(loss_fn, params, batch, k=args.k, tol=args.tol,
-                           max_matvecs=args.memory_matvecs,
+                           max_matvecs=args.memory_matvecs, remat=remat,
+                           max_basis=args.memory_max_basis if restarted else None,
                            return_eigenvectors=variant == "eigenvectors")
     out.update(hvps=keep.num_matvecs, converged=int(keep.converged.sum()),
-               eigenvalues=keep.eigenvalues.tolist())
+               eigenvalues=keep.eigenvalues.tolist(), stop_reason=keep.stop_reason,
+               restarts=keep.restarts, max_basis=keep.max_basis)
   out.update(seconds=time.perf_counter() - start, peak=_max_rss_mib(), end=_current_rss_mib())
   del keep
   print("MEMORY-JSON " + json.dumps(out), flush=True)
@@ -540,30 +570,40 @@ def lanczos_rows(matvecs: int) -> int:
 
 def memory(args) -> None:
   variants = [v.strip() for v in args.memory_variants.split(",")]
+  depth, widen = _model_shape(args.memory_model)
   print(f"{platform.processor() or platform.machine()}; jax {jax.__version__}")
-  print(f"4) peak RSS, WideResNet-16-4, batch {args.batch_size} x 32x32x3, BatchNorm train mode, "
-        f"float32; each variant in a fresh process; top-{args.k} eigenvalues by Lanczos, "
-        f"tol {args.tol:g}, max_matvecs {args.memory_matvecs} (the linearization is kept: one "
-        f"batch)")
+  print(f"4) peak RSS, WideResNet-{depth}-{widen}, batch {args.batch_size} x 32x32x3, "
+        f"BatchNorm train mode, float32; each variant in a fresh process; top-{args.k} "
+        f"eigenvalues by Lanczos, tol {args.tol:g}, max_matvecs {args.memory_matvecs} (the "
+        f"linearization is kept: one batch); restarted: max_basis {args.memory_max_basis}")
   results = []
   for variant in variants:
-    if variant not in MEMORY_VARIANTS:
-      raise SystemExit(f"--memory-variants: unknown {variant!r}, choose from {MEMORY_VARIANTS}")
+    if variant not in ALL_MEMORY_VARIANTS:
+      raise SystemExit(f"--memory-variants: unknown {variant!r}, choose from "
+                       f"{ALL_MEMORY_VARIANTS}")
     command = [sys.executable, os.path.abspath(__file__), "--memory-child", variant,
                "--batch-size", str(args.batch_size), "--k", str(args.k), "--tol", str(args.tol),
-               "--memory-matvecs", str(args.memory_matvecs)]
+               "--memory-matvecs", str(args.memory_matvecs), "--memory-model",
+               args.memory_model, "--memory-max-basis", str(args.memory_max_basis),
+               "--memory-hvp-repeats", str(args.memory_hvp_repeats)]
     done = subprocess.run(command, capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("MEMORY-JSON ")]
     if done.returncode or not lines:
       raise SystemExit(f"{variant}: the child failed (rc {done.returncode}):\n{done.stderr}")
     results.append(json.loads(lines[-1].removeprefix("MEMORY-JSON ")))
-  print(f"{'variant':13s} {'baseline MiB':>12s} {'peak MiB':>9s} {'peak - base':>11s} "
+    print("  " + json.dumps(results[-1]), flush=True)  # raw, as each child finishes
+  print(f"{'variant':17s} {'baseline MiB':>12s} {'peak MiB':>9s} {'peak - base':>11s} "
         f"{'RSS at end':>10s} {'HVPs':>5s} {'seconds':>8s}")
   for r in results:
-    print(f"{r['variant']:13s} {r['baseline']:12.0f} {r['peak']:9.0f} "
+    extra = ""
+    if "converged" in r:
+      extra = (f"  converged {r['converged']}/{args.k}, stop {r['stop_reason']}, "
+               f"restarts {r['restarts']}")
+    elif "seconds_per_hvp" in r:
+      extra = f"  {r['seconds_per_hvp']:.2f} s per further HVP"
+    print(f"{r['variant']:17s} {r['baseline']:12.0f} {r['peak']:9.0f} "
           f"{r['peak'] - r['baseline']:11.0f} {r['end'] or float('nan'):10.0f} {r['hvps']:5d} "
-          f"{r['seconds']:8.1f}" + (f"  converged {r['converged']}/{args.k}" if "converged" in r
-                                    else ""))
+          f"{r['seconds']:8.1f}" + extra)
   n = results[0]["n"]
   vector = 4 * n / 2**20
   print(f"n = {n} parameters: one float32 vector = {vector:.1f} MiB")
@@ -571,6 +611,10 @@ def memory(args) -> None:
     if "converged" not in r:
       continue
     m = r["hvps"]
+    if r["max_basis"] is not None:
+      print(f"{r['variant']}: basis at most {r['max_basis']} x n = "
+            f"{r['max_basis'] * vector:.0f} MiB ({m} HVPs)")
+      continue
     rows = lanczos_rows(m)
     print(f"{r['variant']}: Lanczos basis {m} x n used = {m * vector:.0f} MiB; allocated "
           f"{rows} rows = {rows * vector:.0f} MiB")
@@ -580,6 +624,20 @@ def memory(args) -> None:
     print(f"eigenvectors - eigenvalues peak: {extra:.0f} MiB; {args.k} eigenvectors = "
           f"{args.k} x n floats = {args.k * vector:.0f} MiB per copy (the Ritz vectors "
           f"S' Q, their descending copy, then {args.k} parameter pytrees)")
+  for name in ("restarted", "restarted (remat)"):
+    if "eigenvalues" in by and name in by:
+      plain, ours = by["eigenvalues"], by[name]
+      a, b = np.asarray(plain["eigenvalues"]), np.asarray(ours["eigenvalues"])
+      print(f"{name} vs unrestarted: max relative eigenvalue difference "
+            f"{np.max(np.abs(a - b) / np.abs(a)):.1e}; HVPs {ours['hvps']} / {plain['hvps']} = "
+            f"{ours['hvps'] / plain['hvps']:.2f}x; peak {ours['peak']:.0f} vs "
+            f"{plain['peak']:.0f} MiB")
+  if "one HVP" in by and "one HVP (remat)" in by:
+    plain, remat = by["one HVP"], by["one HVP (remat)"]
+    print(f"remat: one HVP's peak - baseline {remat['peak'] - remat['baseline']:.0f} vs "
+          f"{plain['peak'] - plain['baseline']:.0f} MiB; further HVP "
+          f"{remat['seconds_per_hvp']:.2f} vs {plain['seconds_per_hvp']:.2f} s "
+          f"({remat['seconds_per_hvp'] / plain['seconds_per_hvp']:.2f}x)")
 
 
 # --- 5) Hutch++ vs Hutchinson at equal matvecs -------------------------------------------------
@@ -659,10 +717,16 @@ def main() -> None:
   parser.add_argument("--power-budget", type=int, default=8)
   parser.add_argument("--skip-timing", action="store_true")
   parser.add_argument("--memory", action="store_true",
-                      help="mode 4: peak RSS of the top-k eigenvalues on WRN-16-4")
+                      help="mode 4: peak RSS of the top-k eigenvalues (--memory-model)")
   parser.add_argument("--memory-matvecs", type=int, default=40)
   parser.add_argument("--memory-variants", default=",".join(MEMORY_VARIANTS))
-  parser.add_argument("--memory-child", choices=MEMORY_VARIANTS, help=argparse.SUPPRESS)
+  parser.add_argument("--memory-model", default="16-4",
+                      help="mode 4's WideResNet as DEPTH-WIDEN (default 16-4; 28-10: 36.5M)")
+  parser.add_argument("--memory-max-basis", type=int, default=30,
+                      help="mode 4's restarted variants: max_basis (default 30 = 2k + 10)")
+  parser.add_argument("--memory-hvp-repeats", type=int, default=2,
+                      help="mode 4's one-HVP variants: warm HVPs timed after the first")
+  parser.add_argument("--memory-child", choices=ALL_MEMORY_VARIANTS, help=argparse.SUPPRESS)
   parser.add_argument("--trace-variance", action="store_true",
                       help="mode 5: Hutch++ vs Hutchinson across seeds at equal HVPs")
   parser.add_argument("--trace-depth", type=int, default=16)

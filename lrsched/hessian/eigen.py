@@ -359,16 +359,18 @@ def _check_common(operator: DatasetHessian, k: int, tol: float,
 
 
 def _operator(loss_fn, params, batches, linearize: bool | None = None,
-              wrt: Wrt = None) -> DatasetHessian:
+              wrt: Wrt = None, remat: bool = False) -> DatasetHessian:
   if isinstance(loss_fn, DatasetHessian):
     if params is not None or batches is not None:
       raise ValueError("pass params and batches only with a loss_fn, not with a DatasetHessian")
     if wrt is not None:
       raise ValueError("pass wrt to the DatasetHessian itself, not with one")
+    if remat:
+      raise ValueError("pass remat to the DatasetHessian itself, not with one")
     return loss_fn
   if params is None or batches is None:
     raise ValueError("params and batches are required with a loss_fn")
-  return DatasetHessian(loss_fn, params, batches, linearize=linearize, wrt=wrt)
+  return DatasetHessian(loss_fn, params, batches, linearize=linearize, wrt=wrt, remat=remat)
 
 
 def _mode(loss_fn, mode: str | None) -> str | None:
@@ -387,7 +389,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
                     linearize: bool | None = None, start: Any = None,
                     wrt: Wrt = None, error_bars: int | None = None,
                     max_basis: int | str | None = None,
-                    jackknife: bool = False) -> EigenResult:
+                    jackknife: bool = False, remat: bool = False) -> EigenResult:
   """The ``k`` largest (algebraic) eigenvalues of the dataset-loss Hessian.
 
   Args:
@@ -409,7 +411,8 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     max_iter: power iteration steps per eigenvalue (PyHessian's ``maxIter``).
     stop: power iteration's rule, ``"relative_change"`` (PyHessian) or ``"residual"``.
     mode: the BatchNorm mode to record (default: ``loss_fn.mode`` when present).
-    linearize: see :class:`DatasetHessian`.
+    linearize, remat: see :class:`DatasetHessian` (``remat``: a checkpointed
+      linearization, for models whose activations do not fit beside the basis).
     start: Lanczos's start vector as a params-like pytree (e.g. the previous result's
       top eigenvector, to warm-start tracking during training); default random.
     wrt: the eigenvalues of a diagonal block: the parameters chosen by a regex searched
@@ -460,7 +463,7 @@ def top_eigenvalues(loss_fn: LossFn | DatasetHessian, params: Any = None, batche
     raise ValueError(f"stop must be 'relative_change' or 'residual', got {stop!r}")
   if isinstance(max_iter, bool) or max_iter < 1:
     raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-  operator = _operator(loss_fn, params, batches, linearize, wrt)
+  operator = _operator(loss_fn, params, batches, linearize, wrt, remat)
   _check_common(operator, k, tol, max_matvecs)
   if max_basis is not None and method != "lanczos":
     raise ValueError("max_basis (thick restarts) is supported by method='lanczos' only")

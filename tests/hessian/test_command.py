@@ -125,3 +125,18 @@ def test_lrsched_hessian_prints_its_usage_error_before_loading_anything(capsys, 
   assert "loading" not in err and "runs/a" not in err.split("error:")[0]
   assert err.startswith("usage: lrsched hessian ")
   assert re.search(r"lrsched hessian: error: " + match, err), err
+
+
+def test_hessian_command_remat_gives_the_same_eigenvalues(tmp_path):
+  from tests.train.conftest import tiny_config, write_npz
+
+  data = write_npz(tmp_path / "data.npz", n_train=32, n_test=8, size=8)
+  config_path = tmp_path / "config.json"
+  config_path.write_text(json.dumps(tiny_config(data).to_dict()))
+  values = {}
+  for flag in ([], ["--remat"]):
+    args = _parse(["hessian", "--config", str(config_path), "--k", "2", "--tol", "1e-4",
+                   "--batch-size", "16", "--mode", "train", *flag,
+                   "--out", str(tmp_path / ("remat" if flag else "plain"))])
+    values[bool(flag)] = args.run(args)["eigen"]["eigenvalues"]
+  assert values[True] == pytest.approx(values[False], rel=1e-4)
