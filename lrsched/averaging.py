@@ -171,8 +171,8 @@ def swa(start: int, every: int = 1) -> optax.GradientTransformation:
     step = state.count + 1
     take = (step >= start) & ((step - start) % every == 0)
     n = state.num_averaged.astype(jnp.float32)
-    mean = jax.tree.map(lambda a, p: (a + (p - a) / (n + 1)).astype(a.dtype),
-                        state.average, new)
+    mean = _copy_or(state.num_averaged == 0, new, jax.tree.map(  # the first point: a copy
+        lambda a, p: (a + (p - a) / (n + 1)).astype(a.dtype), state.average, new))
     average = jax.tree.map(lambda m, a: jnp.where(take, m, a), mean, state.average)
     return updates, AveragingState(step, state.num_averaged + take.astype(jnp.int32), average)
 

@@ -65,6 +65,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                       help="Lanczos: keep at most this many basis vectors (>= k + 2) by thick "
                            "restarts, or 'auto' (2k + 10): bounded memory for large models "
                            "(default: no restart, one vector per HVP)")
+  parser.add_argument("--averaged", action="store_true",
+                      help="the run's averaged model (Config.averaging: EMA/SWA/LAWA weights, "
+                           "BatchNorm recalibrated on the training set) instead of the raw one")
   parser.add_argument("--remat", action="store_true",
                       help="linearize each batch's gradient under jax.checkpoint, keeping only "
                            "the convolutions' and matmuls' outputs: less memory for the "
@@ -131,6 +134,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     if value is not None and value < least:
       kind = "a positive integer" if least else "an integer >= 0"
       raise ValueError(f"{name} must be {kind}, got {value}")
+  if getattr(args, "averaged", False) and args.run_dir is None:
+    raise ValueError("--averaged needs a run directory (a run trained with averaging), "
+                     "not --config")
   max_basis = getattr(args, "max_basis", None)
   if isinstance(max_basis, int) and args.k is not None and max_basis < args.k + 2:
     raise ValueError(f"--max-basis must be 'auto' or an integer >= k + 2 = {args.k + 2} (the "
@@ -186,7 +192,8 @@ def load_run(args: argparse.Namespace):
   batch_size = args.batch_size or config.batch_size
   epoch_steps = steps_per_epoch(config, train_ds)
   if run_dir is not None:
-    config, model, epoch = load_run_model(run_dir, args.epoch, train_data=train_ds)
+    config, model, epoch = load_run_model(run_dir, args.epoch, train_data=train_ds,
+                                          averaged=getattr(args, "averaged", False))
   else:
     model, epoch = build_run_model(config, train_ds), None
   batches = []

@@ -91,6 +91,16 @@ class Config:
       metric it observes (``"train_loss"``, the default, or ``"<eval_split>_loss"`` /
       ``"<eval_split>_accuracy"``; use ``mode="max"`` for an accuracy), or ``None``.
       ``start=W`` ignores the first W epochs (a warmup). Records gain ``plateau_scale``.
+    averaging: weight averaging (:mod:`lrsched.averaging`), or ``None`` (off): ``{"kind":
+      "ema", "decay": 0.999}`` (optional ``"warmup": True``), ``{"kind": "swa", "start":
+      S, "every": N, "unit": "epochs"}`` or ``{"kind": "lawa", "num_checkpoints": K,
+      "every": N, "unit": "epochs"}`` (``unit`` ``"steps"`` by default), plus
+      ``"bn_batches"``: how many training batches (in order, unaugmented) recalibrate the
+      averaged model's BatchNorm statistics before each evaluation (default 50; ``None``:
+      keep the raw model's statistics). The rule is chained last, so its average lives
+      in the optimizer state (checkpointed, resumed bitwise). Each epoch's record gains
+      ``avg_<eval_split>_loss`` and ``avg_<eval_split>_accuracy`` (and per kind) beside
+      the raw model's.
     sharpness_every: every N steps, estimate the top Hessian eigenvalue of the training
       loss on a probe batch and log it beside ``2/lr`` and ``(2+2 momentum)/lr`` in
       ``sharpness.jsonl``/``sharpness.png`` (0: off); see :mod:`lrsched.train.sharpness`.
@@ -157,6 +167,7 @@ class Config:
   augment: bool = True
   autodecay: dict[str, Any] | None = None
   plateau: dict[str, Any] | None = None
+  averaging: dict[str, Any] | None = None
   sharpness_every: int = 0
   sharpness_batch_size: int = 0
   sharpness_k: int = 1
@@ -257,6 +268,15 @@ class Config:
             f"learning_rate={lr!r}, optimizer={self.optimizer!r}, "
             f"weight_decay={self.weight_decay!r}")
     self._check_adaptive()
+    if self.averaging is not None:
+      from lrsched.averaging import check_averaging_spec  # lazily: imports jax
+
+      check_averaging_spec(self.averaging)
+      spec = self.averaging
+      if spec["kind"] == "swa" and spec.get("unit") == "epochs" and spec.get(
+          "start", 1) > self.epochs:
+        raise ValueError(f"averaging: swa start {spec['start']} (epochs) is after the run's "
+                         f"last epoch {self.epochs}: nothing would be averaged")
     if self.init_from is not None:
       init = self.init_from
       epoch = init.get("epoch") if isinstance(init, Mapping) else None

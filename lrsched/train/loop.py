@@ -43,6 +43,7 @@ from lrsched.losses import check_labels
 from lrsched.progress import write
 from lrsched.schedules import exp_lr_momentum_init, from_spec, with_momentum_buffer
 from lrsched.train import steps as stepslib
+from lrsched.train.averaged import averaged_state
 from lrsched.train.callbacks import Callback, Run, default_callbacks, hyperparams
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
@@ -405,6 +406,10 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
       if config.eval_train:
         record.update({f"train_eval_{k}": v for k, v in evaluate(
             steps["eval"], state, train_ds, config.batch_size, mesh).items()})
+      if config.averaging is not None:
+        averaged = averaged_state(config, state, defs[0], train_ds, stats)
+        record.update({f"avg_{config.eval_split}_{k}": v for k, v in evaluate(
+            steps["eval"], averaged, eval_ds, config.batch_size, mesh).items()})
       _check_epoch_finite(record, int(state.step) - 1, epoch, run.last_saved)
       for callback in callbacks:
         state = callback.after_epoch(run, record, state)

@@ -17,6 +17,7 @@ import jax
 import optax
 
 from lrsched.adaptive import autodecay, reduce_on_plateau
+from lrsched.averaging import averaging_from_spec
 from lrsched.train.config import Config
 from lrsched.train.specs import config_schedule, optax_optimizer
 
@@ -56,7 +57,8 @@ def make_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransf
     An ``optax.inject_hyperparams`` transformation (its ``hyperparams`` hold
     ``learning_rate`` and, for SGD, ``momentum`` as used by the latest update), chained
     with ``config.plateau``'s and ``config.autodecay``'s transformations when set (they
-    scale its updates; :func:`lrsched.adaptive.effective_learning_rate` is the product).
+    scale its updates; :func:`lrsched.adaptive.effective_learning_rate` is the product),
+    and last with ``config.averaging``'s rule (it sees the final updates).
   """
   tx = _base_optimizer(config, steps_per_epoch)
   adaptive = []
@@ -65,6 +67,9 @@ def make_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransf
                                          if k != "monitor"}))
   if config.autodecay is not None:
     adaptive.append(autodecay(**config.autodecay))
+  if config.averaging is not None:
+    adaptive.append(averaging_from_spec(config.averaging, steps_per_epoch,
+                                        config.epochs * steps_per_epoch))
   return optax.chain(tx, *adaptive) if adaptive else tx
 
 

@@ -15,6 +15,7 @@ from flax import nnx
 from lrsched import data as datalib
 from lrsched.models import build_model
 from lrsched.train import steps as stepslib
+from lrsched.train.averaged import averaged_state
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.optimizer import make_optimizer
@@ -80,7 +81,7 @@ def read_run_config(run_dir: str | pathlib.Path) -> Config:
 
 
 def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
-                   train_data: datalib.ArrayDataset | None = None
+                   train_data: datalib.ArrayDataset | None = None, averaged: bool = False
                    ) -> tuple[Config, nnx.Module, int]:
   """The model of a run directory at one of its checkpoints, in eval mode.
 
@@ -89,6 +90,9 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
     epoch: the checkpoint's epoch (default: the newest).
     train_data: the run's training set, when already loaded (it sets the model's
       ``num_classes``/``in_channels``); loaded from the run's config otherwise.
+    averaged: the averaged model of a run with ``Config.averaging`` (its weights from
+      the optimizer state, BatchNorm recalibrated on the training set as the run's
+      per-epoch ``avg_*`` evaluation does) instead of the raw one.
 
   Returns:
     ``(config, model, epoch)``.
@@ -104,10 +108,13 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
     if not saved:
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint (the run saves none "
                        f"with checkpoint_every=0)")
+    if averaged and config.averaging is None:
+      raise ValueError(f"averaged=True: the run {run_dir} has no weight averaging "
+                       f"(its config's averaging is None)")
     if epoch is not None and epoch not in saved:
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint of epoch {epoch}; "
                        f"it holds epochs {saved}")
-    _, eval_def, params, rest = stepslib.split_model(model)
+    train_def, eval_def, params, rest = stepslib.split_model(model)
     tx = make_optimizer(config, steps_per_epoch(config, train_data))
     template = stepslib.replicate(stepslib.data_mesh(), stepslib.TrainState(
         step=np.int32(0), params=params, model_state=rest, opt_state=tx.init(params)))
@@ -117,4 +124,6 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
       state = checkpoints.restore(epoch, template)
   finally:
     checkpoints.close()
+  if averaged:
+    state = averaged_state(config, state, train_def, train_data, train_data.channel_stats())
   return config, nnx.merge(eval_def, state.params, state.model_state), epoch
