@@ -46,7 +46,9 @@ import numpy as np
 import optax
 from flax import nnx
 
-KINDS = ("ema", "swa", "lawa")
+KINDS = ("ema", "swa", "lawa", "schedule_free")
+"""Config kinds: the three rules here, and ``"schedule_free"``: the average a schedule-free
+optimizer keeps itself (``optax.contrib.schedule_free_*``; only ``bn_batches`` to set)."""
 
 
 class AveragingState(NamedTuple):
@@ -219,18 +221,27 @@ def find_averaging_state(opt_state: Any) -> AveragingState | None:
   return found[0] if found else None
 
 
-def averaged_params(opt_state: Any) -> Any:
-  """The averaged parameters held by an :func:`ema`/:func:`swa`/:func:`lawa` state
-  anywhere in ``opt_state``; before any averaged step, the parameters it started from
-  (LAWA: zeros slots are not counted, so before its first kept point it returns zeros).
+def averaged_params(opt_state: Any, params: Any = None) -> Any:
+  """The averaged parameters in ``opt_state``: those of an :func:`ema`/:func:`swa`/
+  :func:`lawa` state anywhere in it (before any averaged step, the parameters it started
+  from; LAWA before its first kept point: zeros), or a schedule-free optimizer's evaluation
+  point ``optax.contrib.schedule_free_eval_params(state, params)`` (then ``params`` is
+  required).
 
   Raises:
-    ValueError: ``opt_state`` holds no averaging state.
+    ValueError: ``opt_state`` holds neither, or a schedule-free state without ``params``.
   """
   state = find_averaging_state(opt_state)
   if state is None:
+    free = [x for x in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(
+        x, optax.contrib.ScheduleFreeState)) if isinstance(x, optax.contrib.ScheduleFreeState)]
+    if free:
+      if params is None:
+        raise ValueError("a schedule-free optimizer's average needs the current params: "
+                         "averaged_params(opt_state, params)")
+      return optax.contrib.schedule_free_eval_params(free[0], params)
     raise ValueError("opt_state holds no averaging state: chain the optimizer with "
-                     "lrsched.averaging.ema/swa/lawa")
+                     "lrsched.averaging.ema/swa/lawa, or use a schedule-free optimizer")
   if not isinstance(state, LawaState):
     return state.average
   n = jnp.maximum(state.num_averaged, 1)
@@ -255,6 +266,9 @@ def averaging_from_spec(spec: Mapping[str, Any], steps_per_epoch: int = 1,
   """
   check_averaging_spec(spec)
   kind = spec["kind"]
+  if kind == "schedule_free":
+    raise ValueError("averaging kind 'schedule_free' is the optimizer's own average: there "
+                     "is no rule to chain")
   args = {k: v for k, v in spec.items() if k not in ("kind", "unit", "bn_batches")}
   scale = steps_per_epoch if spec.get("unit", "steps") == "epochs" else 1
   if kind == "ema":
@@ -270,7 +284,8 @@ def averaging_from_spec(spec: Mapping[str, Any], steps_per_epoch: int = 1,
 
 
 _KEYS = {"ema": {"decay", "warmup", "warmup_gamma", "warmup_power"},
-         "swa": {"start", "every", "unit"}, "lawa": {"num_checkpoints", "every", "unit"}}
+         "swa": {"start", "every", "unit"}, "lawa": {"num_checkpoints", "every", "unit"},
+         "schedule_free": set()}
 
 
 def check_averaging_spec(spec: Any) -> None:
@@ -293,7 +308,8 @@ def check_averaging_spec(spec: Any) -> None:
   if bn is not None:
     _check_int("averaging: bn_batches", bn, 1)
   args = {k: v for k, v in spec.items() if k not in ("kind", "unit", "bn_batches")}
-  {"ema": ema, "swa": swa, "lawa": lawa}[kind](**args)  # the rule's own checks
+  if kind != "schedule_free":
+    {"ema": ema, "swa": swa, "lawa": lawa}[kind](**args)  # the rule's own checks
 
 
 def _batch_norms(model: nnx.Module) -> list[nnx.BatchNorm]:

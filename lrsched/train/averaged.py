@@ -12,6 +12,7 @@ from lrsched.averaging import averaged_params, recalibrate_batchnorm
 from lrsched.data import normalize
 from lrsched.train import steps as stepslib
 from lrsched.train.config import Config
+from lrsched.train.specs import SCHEDULE_FREE
 
 DEFAULT_BN_BATCHES = 50
 """Training batches that recalibrate BatchNorm when ``averaging`` does not say
@@ -19,9 +20,14 @@ DEFAULT_BN_BATCHES = 50
 6400 images, more than enough for the statistics of a CIFAR-size network)."""
 
 
+def has_average(config: Config) -> bool:
+  """Whether a run keeps an averaged model: ``averaging`` set or a schedule-free optimizer."""
+  return config.averaging is not None or config.optimizer in SCHEDULE_FREE
+
+
 def bn_batches(config: Config) -> int | None:
   """How many training batches recalibrate the averaged model (None: no recalibration)."""
-  return config.averaging.get("bn_batches", DEFAULT_BN_BATCHES)
+  return (config.averaging or {}).get("bn_batches", DEFAULT_BN_BATCHES)
 
 
 def averaged_state(config: Config, state: stepslib.TrainState, train_def: nnx.GraphDef,
@@ -32,12 +38,13 @@ def averaged_state(config: Config, state: stepslib.TrainState, train_def: nnx.Gr
   normalized, not augmented) at those parameters.
 
   Raises:
-    ValueError: the config has no ``averaging``, or a recalibration batch gives
+    ValueError: the config has no average (:func:`has_average`), or a recalibration batch gives
       non-finite statistics (named).
   """
-  if config.averaging is None:
-    raise ValueError("this run has no weight averaging (Config.averaging is None)")
-  params = averaged_params(state.opt_state)
+  if not has_average(config):
+    raise ValueError("this run has no weight averaging (Config.averaging is None and the "
+                     "optimizer is not schedule-free)")
+  params = averaged_params(state.opt_state, state.params)
   count = bn_batches(config)
   if count is None:
     return state.replace(params=params)

@@ -55,7 +55,11 @@ class Config:
     epochs: number of epochs.
     optimizer: ``"sgd"`` (momentum SGD with PyTorch-style coupled weight decay:
       ``g + weight_decay * w`` enters the momentum buffer) or the name of any optax
-      optimizer (``"adamw"``, ``"lamb"``, ...) built with ``optimizer_kwargs``.
+      optimizer (``"adamw"``, ``"lamb"``, ...) built with ``optimizer_kwargs``, or
+      ``"schedule_free_sgd"`` / ``"schedule_free_adamw"`` (``optax.contrib``; any
+      ``learning_rate`` schedule, a warmup included, reaches it per step; each epoch's
+      ``avg_*`` metrics evaluate ``schedule_free_eval_params`` with BatchNorm recalibrated
+      there, the raw ``test_*`` ones the interpolated point ``y`` it trains at).
     optimizer_kwargs: extra keyword arguments of the optax optimizer.
     learning_rate: a number or a schedule spec for :func:`lrsched.from_spec`
       (``"unit": "epochs"`` is converted with the run's steps per epoch). A spec is built
@@ -97,8 +101,11 @@ class Config:
       "every": N, "unit": "epochs"}`` (``unit`` ``"steps"`` by default), plus
       ``"bn_batches"``: how many training batches (in order, unaugmented) recalibrate the
       averaged model's BatchNorm statistics before each evaluation (default 50; ``None``:
-      keep the raw model's statistics). The rule is chained last, so its average lives
-      in the optimizer state (checkpointed, resumed bitwise). Each epoch's record gains
+      keep the raw model's statistics); ``{"kind": "schedule_free", "bn_batches": N}``
+      sets the recalibration of a schedule-free optimizer's evaluation point (whose
+      ``avg_*`` metrics are logged anyway, with 50 batches). The rule is chained last, so
+      its average lives in the optimizer state (checkpointed, resumed bitwise). Each
+      epoch's record gains
       ``avg_<eval_split>_loss`` and ``avg_<eval_split>_accuracy`` (and per kind) beside
       the raw model's.
     sharpness_every: every N steps, estimate the top Hessian eigenvalue of the training
@@ -273,6 +280,11 @@ class Config:
 
       check_averaging_spec(self.averaging)
       spec = self.averaging
+      free = self.optimizer.startswith("schedule_free")
+      if (spec["kind"] == "schedule_free") != free:
+        raise ValueError(f"averaging: kind 'schedule_free' goes with (only) a schedule-free "
+                         f"optimizer, which averages already; got kind {spec['kind']!r} with "
+                         f"optimizer {self.optimizer!r}")
       if spec["kind"] == "swa" and spec.get("unit") == "epochs" and spec.get(
           "start", 1) > self.epochs:
         raise ValueError(f"averaging: swa start {spec['start']} (epochs) is after the run's "

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
@@ -43,7 +44,7 @@ from lrsched.losses import check_labels
 from lrsched.progress import write
 from lrsched.schedules import exp_lr_momentum_init, from_spec, with_momentum_buffer
 from lrsched.train import steps as stepslib
-from lrsched.train.averaged import averaged_state
+from lrsched.train.averaged import averaged_state, has_average
 from lrsched.train.callbacks import Callback, Run, default_callbacks, hyperparams
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
@@ -299,7 +300,9 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool,
     mesh = stepslib.data_mesh()
     template_config = config if saved is None else dataclasses.replace(
         config, learning_rate=saved.learning_rate, momentum=saved.momentum)
-    opt_state = make_optimizer(template_config, epoch_steps).init(params)
+    # copied: an optimizer may start from the parameters themselves (schedule-free's z),
+    # and the train step donates params and opt_state, which must not share a buffer
+    opt_state = jax.tree.map(jnp.copy, make_optimizer(template_config, epoch_steps).init(params))
     state = stepslib.replicate(mesh, stepslib.TrainState(
         step=np.int32(0), params=params, model_state=rest, opt_state=opt_state))
     last_saved, state = (checkpoints.restore_newest(state, move_damaged=lead)
@@ -406,7 +409,7 @@ def _run_epochs(config, workdir, checkpoints, state, last_saved, budget_change, 
       if config.eval_train:
         record.update({f"train_eval_{k}": v for k, v in evaluate(
             steps["eval"], state, train_ds, config.batch_size, mesh).items()})
-      if config.averaging is not None:
+      if has_average(config):
         averaged = averaged_state(config, state, defs[0], train_ds, stats)
         record.update({f"avg_{config.eval_split}_{k}": v for k, v in evaluate(
             steps["eval"], averaged, eval_ds, config.batch_size, mesh).items()})

@@ -67,7 +67,7 @@ def make_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransf
                                          if k != "monitor"}))
   if config.autodecay is not None:
     adaptive.append(autodecay(**config.autodecay))
-  if config.averaging is not None:
+  if config.averaging is not None and config.averaging["kind"] != "schedule_free":
     adaptive.append(averaging_from_spec(config.averaging, steps_per_epoch,
                                         config.epochs * steps_per_epoch))
   return optax.chain(tx, *adaptive) if adaptive else tx

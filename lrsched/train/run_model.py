@@ -15,7 +15,7 @@ from flax import nnx
 from lrsched import data as datalib
 from lrsched.models import build_model
 from lrsched.train import steps as stepslib
-from lrsched.train.averaged import averaged_state
+from lrsched.train.averaged import averaged_state, has_average
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
 from lrsched.train.optimizer import make_optimizer
@@ -108,7 +108,7 @@ def load_run_model(run_dir: str | pathlib.Path, epoch: int | None = None, *,
     if not saved:
       raise ValueError(f"{run_dir / 'checkpoints'} holds no checkpoint (the run saves none "
                        f"with checkpoint_every=0)")
-    if averaged and config.averaging is None:
+    if averaged and not has_average(config):
       raise ValueError(f"averaged=True: the run {run_dir} has no weight averaging "
                        f"(its config's averaging is None)")
     if epoch is not None and epoch not in saved:

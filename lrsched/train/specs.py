@@ -197,8 +197,20 @@ def _steps_to_check(numbers: list[float]) -> np.ndarray:
   return np.concatenate([steps, np.full(size - len(steps), steps[-1])])
 
 
+SCHEDULE_FREE = ("schedule_free_sgd", "schedule_free_adamw")
+"""The ``optax.contrib`` optimizers a config may name (Defazio et al. 2024): their
+evaluation point is ``optax.contrib.schedule_free_eval_params``, which the training loop
+evaluates as the run's averaged model (``avg_*`` metrics). The rate reaches them through
+``optax.inject_hyperparams`` as a number per step, so a schedule (a warmup) gives each
+step one rate for both its step and its averaging weight, as the authors' algorithm does;
+handing the schedule itself to ``optax.contrib.schedule_free_sgd`` weights step ``t`` by
+the rate of ``t + 1`` (its ``step_count`` starts at 1; optax 0.2.8), a different sequence
+under a warmup (tests/train/test_averaging_run.py)."""
+
+
 def optax_optimizer_names() -> list[str]:
-  """The optax optimizers a config may name: optax's functions taking a ``learning_rate``.
+  """The optax optimizers a config may name: optax's functions taking a ``learning_rate``,
+  and :data:`SCHEDULE_FREE` from ``optax.contrib``.
 
   (``scale_by_*`` transformations excluded; ``"sgd"`` in a config is
   :func:`sgd_with_weight_decay`, PyTorch's coupled weight decay.)
@@ -213,7 +225,7 @@ def optax_optimizer_names() -> list[str]:
         names.append(name)
     except (TypeError, ValueError):
       continue
-  return sorted(names)
+  return sorted(names + list(SCHEDULE_FREE))
 
 
 def optax_optimizer(name: str, kwargs: Mapping[str, Any] = ()) -> Any:
@@ -235,7 +247,7 @@ def optax_optimizer(name: str, kwargs: Mapping[str, Any] = ()) -> Any:
   if name not in choices:
     raise ValueError(f"optimizer must be 'sgd' or the name of an optax optimizer {choices}, "
                      f"got {name!r}{did_you_mean(name, choices)}")
-  factory = getattr(optax, name)
+  factory = getattr(optax.contrib if name in SCHEDULE_FREE else optax, name)
   allowed = sorted(set(inspect.signature(factory).parameters) - {"learning_rate"})
   unknown = sorted(set(kwargs) - set(allowed))
   if unknown:

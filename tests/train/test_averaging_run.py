@@ -100,3 +100,79 @@ def test_averaged_bad_input(tmp_path, npz_path):
   train(tiny_config(npz_path, epochs=1), tmp_path / "plain")
   with pytest.raises(ValueError, match="averaged=True: the run .* has no weight averaging"):
     load_run_model(tmp_path / "plain", averaged=True)
+
+
+WARMUP = {"name": "warmup_constant_schedule", "init_value": 0.0, "peak_value": 0.4,
+          "warmup_steps": 4}
+
+
+def _schedule_free_sgd_by_hand(rates, grads, y, b1):
+  """Defazio et al.'s schedule-free SGD (Alg. 1, weights max_lr ** 2 as optax), in numpy."""
+  z, x, max_lr, total = y.copy(), y.copy(), 0.0, 0.0
+  for lr, g in zip(rates, grads, strict=True):
+    max_lr = max(max_lr, lr)
+    total += max_lr ** 2
+    c = max_lr ** 2 / total if total else 0.0
+    z = z - lr * g(y)
+    x = (1 - c) * x + c * z
+    y = b1 * x + (1 - b1) * z
+  return y, x
+
+
+def test_schedule_free_from_a_config_is_optax_contrib_with_the_warmup():
+  """A config's schedule-free SGD with a warmup equals the algorithm by hand (the rate of
+  each step used for both its step and its weight), and without a schedule equals
+  optax.contrib.schedule_free_sgd."""
+  import jax.numpy as jnp
+  import optax
+
+  from lrsched.schedules import from_spec
+  from lrsched.train.optimizer import make_optimizer
+
+  target = np.array([0.3, -1.0, 2.0])
+  def grad(w):
+    return 2.0 * (np.asarray(w, np.float64) - target)  # ||w - target||^2
+  start = np.array([1.0, -2.0, 0.5])
+  for lr in (0.2, WARMUP):
+    config = Config(optimizer="schedule_free_sgd", optimizer_kwargs={"b1": 0.8},
+                    learning_rate=lr)
+    tx = make_optimizer(config, steps_per_epoch=10)
+    params = {"w": jnp.asarray(start, jnp.float32)}
+    state = tx.init(params)
+    for _ in range(7):
+      updates, state = tx.update({"w": jnp.asarray(grad(params["w"]), jnp.float32)}, state,
+                                 params)
+      params = optax.apply_updates(params, updates)
+    schedule = from_spec(lr) if isinstance(lr, dict) else (lambda t, v=lr: v)
+    y, x = _schedule_free_sgd_by_hand([float(schedule(t)) for t in range(7)], [grad] * 7,
+                                      start, 0.8)
+    np.testing.assert_allclose(params["w"], y, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(averaged_params(state, params)["w"], x, rtol=1e-5, atol=1e-6)
+    if not isinstance(lr, dict):
+      theirs = optax.contrib.schedule_free_sgd(lr, b1=0.8)
+      p, s_ = {"w": jnp.asarray(start, jnp.float32)}, None
+      s_ = theirs.init(p)
+      for _ in range(7):
+        u, s_ = theirs.update({"w": jnp.asarray(grad(p["w"]), jnp.float32)}, s_, p)
+        p = optax.apply_updates(p, u)
+      np.testing.assert_array_equal(params["w"], p["w"])
+
+
+def test_schedule_free_run_logs_its_evaluation_point(tmp_path, npz_path):
+  import optax
+
+  config = tiny_config(npz_path, epochs=1, optimizer="schedule_free_sgd",
+                       learning_rate=WARMUP, averaging={"kind": "schedule_free",
+                                                        "bn_batches": 2})
+  result = train(config, tmp_path / "sf")
+  assert "avg_test_accuracy" in result.history[-1]
+  free = [x for x in jax.tree.leaves(result.state.opt_state, is_leaf=lambda x: isinstance(
+      x, optax.contrib.ScheduleFreeState)) if isinstance(x, optax.contrib.ScheduleFreeState)]
+  x = optax.contrib.schedule_free_eval_params(free[0], result.state.params)
+  from flax import nnx
+
+  _, model, _ = load_run_model(tmp_path / "sf", averaged=True)
+  for a, b in zip(_leaves(nnx.state(model, nnx.Param)), _leaves(x), strict=True):
+    np.testing.assert_array_equal(a, b)
+  with pytest.raises(ValueError, match="kind 'schedule_free' goes with"):
+    tiny_config(npz_path, averaging={"kind": "schedule_free"})
