@@ -155,6 +155,16 @@ def _note_ignored_config(path: str, given, resumed) -> None:
           file=sys.stderr)
 
 
+def _cooldown(args: argparse.Namespace) -> None:
+  from lrsched.train.cooldown import cooldown
+
+  result = cooldown(args.run_dir, args.from_epoch, args.epochs, shape=args.shape,
+                    end_value=args.end_value, workdir=args.workdir, force=args.force)
+  last = result.history[-1] if result.history else {}
+  summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
+  print(f"{result.workdir}: epoch {last.get('epoch')}: {summary}")
+
+
 def _train(args: argparse.Namespace) -> None:
   from lrsched.train import train
 
@@ -260,6 +270,27 @@ def build_parser() -> argparse.ArgumentParser:
                            "(overrides may change epochs); runs without one start fresh, "
                            "finished ones are read back")
   comp.set_defaults(run=_compare)
+
+  cool = commands.add_parser(
+      "cooldown", help="branch a cooldown from a checkpoint of a constant-rate run",
+      description="Starts a new run directory from RUN's checkpoint of --from-epoch "
+                  "(weights, BatchNorm statistics, optimizer state, step count, records) "
+                  "and anneals its learning rate from the rate there to --end-value over "
+                  "--epochs epochs (lrsched.train.cooldown; the parent is in parent.json). "
+                  "One constant-rate run then serves every budget (Hägele et al. 2024).",
+      epilog="Example: lrsched cooldown runs/constant --from-epoch 24 --epochs 6 "
+             "--shape 1-sqrt")
+  cool.add_argument("run_dir", metavar="RUN", help="the parent run directory")
+  cool.add_argument("--from-epoch", type=int, required=True, help="the checkpoint to branch from")
+  cool.add_argument("--epochs", type=int, required=True, help="the cooldown's length")
+  cool.add_argument("--shape", choices=("1-sqrt", "linear", "cosine"), default="1-sqrt",
+                    help="the cooldown's shape (default: 1-sqrt)")
+  cool.add_argument("--end-value", type=float, default=0.0, help="the final rate (default 0)")
+  cool.add_argument("--workdir", default=None,
+                    help="the branch's run directory (default: RUN-cooldown-eE-nN-SHAPE)")
+  cool.add_argument("--force", action="store_true",
+                    help="branch even where the parent's rate is not constant (a warning)")
+  cool.set_defaults(run=_cooldown)
 
   from lrsched import hessian_command, range_test
 
