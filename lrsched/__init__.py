@@ -5,7 +5,7 @@ A map of the API (each name has a docstring with its formula and an example):
 Schedules (optax.Schedule functions of the step count; use them wherever optax takes
 a learning rate):
   step_decay, cyclic, cyclic_momentum, one_cycle, one_cycle_momentum, sgdr, tanh_decay, rex,
-  budgeted, wsd, inverse_sqrt       the families
+  budgeted, wsd, wsd_s, inverse_sqrt   the families
   warmup, join, stretch, per_epoch  composition: warmup in front, pieces, a new budget
   exp_lr, texp                      Li & Arora: weight decay == an exponential rate
   exp_lr_momentum_init, with_momentum_buffer   exp_lr's initial momentum buffer
@@ -71,6 +71,7 @@ from lrsched.schedules import (
     warmup,
     with_momentum_buffer,
     wsd,
+    wsd_s,
 )
 
 __version__ = "0.1.0"
@@ -110,4 +111,5 @@ __all__ = [
     "warmup",
     "with_momentum_buffer",
     "wsd",
+    "wsd_s",
 ]

@@ -53,12 +53,15 @@ GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
      {profile: {"name": "budgeted", "profile": profile, "init_value": 0.1,
                 "total_steps": 1000, "end_value": 1e-3, "sample_every": 100}
       for profile in ("linear", "cosine", "exponential", "rex", "step")}, {}),
-    ("wsd (HF get_wsd_schedule), inverse_sqrt",
+    ("wsd (HF get_wsd_schedule), wsd_s, inverse_sqrt",
      {**{shape: {"name": "wsd", "peak_value": 0.1, "total_steps": 1000, "warmup_steps": 100,
                  "cooldown_steps": 200, "warmup_shape": shape, "cooldown_shape": shape,
                  "end_value": 0.01}
          for shape in ("linear", "cosine", "1-sqrt")},
-      "inverse_sqrt": {"name": "inverse_sqrt", "peak_value": 0.1, "warmup_steps": 100}}, {}),
+      "inverse_sqrt": {"name": "inverse_sqrt", "peak_value": 0.1, "warmup_steps": 100},
+      "wsd_s (budgets 400, 700, 1000)": {"name": "wsd_s", "peak_value": 0.1,
+                                         "boundaries": [400, 700, 1000], "cooldown_steps": 80,
+                                         "warmup_steps": 50, "end_value": 0.01}}, {}),
     ("warmup, join, stretch",
      {"warmup 100 + sgdr": {"name": "warmup", "warmup_steps": 100, "init_value": 0.01,
                             "schedule": {"name": "sgdr", "peak_value": 0.1,

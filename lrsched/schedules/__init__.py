@@ -34,7 +34,7 @@ from lrsched.schedules.registry import (
 )
 from lrsched.schedules.sgdr import sgdr, tanh_decay
 from lrsched.schedules.step_decay import per_epoch, step_decay
-from lrsched.schedules.wsd import wsd
+from lrsched.schedules.wsd import wsd, wsd_s
 
 __all__ = [
     "budgeted",
@@ -61,4 +61,5 @@ __all__ = [
     "warmup",
     "with_momentum_buffer",
     "wsd",
+    "wsd_s",
 ]

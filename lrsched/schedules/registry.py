@@ -50,7 +50,7 @@ from lrsched.schedules.inverse_sqrt import inverse_sqrt
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
 from lrsched.schedules.sgdr import sgdr, tanh_decay
 from lrsched.schedules.step_decay import step_decay
-from lrsched.schedules.wsd import wsd
+from lrsched.schedules.wsd import wsd, wsd_s
 
 UNITS = ("steps", "epochs")
 
@@ -117,6 +117,7 @@ _REGISTRY: dict[str, _Entry] = {
     "rex": _Entry(rex, ("total_steps",)),
     "budgeted": _Entry(budgeted, ("total_steps", "sample_every")),
     "wsd": _Entry(wsd, ("total_steps", "warmup_steps", "cooldown_steps")),
+    "wsd_s": _Entry(wsd_s, ("boundaries", "cooldown_steps", "warmup_steps")),
     "inverse_sqrt": _Entry(inverse_sqrt, ("warmup_steps", "timescale")),
     "warmup": _Entry(warmup, ("warmup_steps",)),
     "join": _Entry(join, ("boundaries",)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax.numpy as jnp
 import optax
 from jax.typing import ArrayLike
@@ -113,6 +115,81 @@ def wsd(
                  _anneal.as_float(cool_left) / cooldown_length)
     weight = jnp.where(t < warmup_steps, rise,
                        jnp.where(t < cooldown_start, 1.0, jnp.where(t < total_steps, fall, 0.0)))
+    return end_value + (peak_value - end_value) * weight
+
+  return schedule
+
+
+def wsd_s(
+    peak_value: float,
+    boundaries: Sequence[int],
+    cooldown_steps: int,
+    warmup_steps: int = 0,
+    cooldown_shape: str = "1-sqrt",
+    end_value: float = 0.0,
+) -> optax.Schedule:
+  r"""WSD-S (Wen et al. 2024): one stable run with a cooldown before every budget, each
+  cooldown's end continued at the peak rate (no rewind to the stable checkpoint).
+
+  With budgets ``b_1 < b_2 < ... < b_K`` (``boundaries``) and ``C = cooldown_steps``: a
+  warmup of ``warmup_steps`` from ``end_value`` to ``peak_value`` (linear), then in each
+  segment ``[b_{i-1}, b_i)`` (``b_0 = 0``) ``peak_value`` until ``b_i - C`` and the
+  cooldown ``end + (peak - end) f(p)``, ``p = (t - b_i + C) / C`` (``f`` as in
+  :func:`wsd`: ``1 - p``, ``(1 + cos(pi p)) / 2`` or ``1 - sqrt(p)``); the rate jumps back
+  to ``peak_value`` at ``b_i`` and is ``end_value`` from ``b_K`` on. The model at step
+  ``b_i`` is the budget-``b_i`` model; :func:`wsd` with ``total_steps = b_1`` is the
+  one-budget case. (Branching a cooldown from a stable checkpoint instead --
+  ``lrsched.train.cooldown`` -- keeps the stable run free of decays.)
+
+  Args:
+    peak_value: the stable rate, > 0.
+    boundaries: the budgets, increasing integers >= 1; each segment at least
+      ``cooldown_steps`` long (the first also holds the warmup).
+    cooldown_steps: each cooldown's length, >= 1.
+    warmup_steps: >= 0, within the first segment's stable part.
+    cooldown_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"``.
+    end_value: the rate at each cooldown's end, in ``[0, peak_value]``.
+
+  Returns:
+    An ``optax.Schedule``.
+
+  Raises:
+    ValueError: bad values, boundaries not increasing, or a segment shorter than its
+      cooldown (plus the warmup in the first).
+
+  Example:
+    >>> import lrsched
+    >>> schedule = lrsched.wsd_s(1.0, boundaries=[4, 8], cooldown_steps=2,
+    ...                          cooldown_shape="linear")
+    >>> [float(schedule(t)) for t in range(10)]
+    [1.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0]
+  """
+  peak_value = _validation.in_range("peak_value", peak_value, 0.0, low_open=True)
+  end_value = _validation.in_range("end_value", end_value, 0.0)
+  _validation.ordered("end_value", end_value, "peak_value", peak_value)
+  ends = _validation.increasing_integers("boundaries", boundaries)
+  cooldown_steps = _validation.integer("cooldown_steps", cooldown_steps)
+  warmup_steps = _validation.integer("warmup_steps", warmup_steps, low=0)
+  cooldown_shape = _validation.choice("cooldown_shape", cooldown_shape, SHAPES)
+  for i, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
+    need = cooldown_steps + (warmup_steps if i == 0 else 0)
+    if end - start < need:
+      raise ValueError(f"boundaries: segment {i} [{start}, {end}) is {end - start} steps, "
+                       f"shorter than its cooldown_steps {cooldown_steps}"
+                       + (f" + warmup_steps {warmup_steps}" if i == 0 and warmup_steps else ""))
+  table = jnp.asarray(ends)
+  warmup_length = max(warmup_steps, 1)
+
+  def schedule(count: ArrayLike) -> jnp.ndarray:
+    t = _anneal.as_count(count)
+    end = table[jnp.minimum(jnp.searchsorted(table, t, side="right"), len(ends) - 1)]
+    left = jnp.clip(end - t, 0, cooldown_steps)
+    fall = _fall(cooldown_shape, _anneal.as_float(cooldown_steps - left) / cooldown_steps,
+                 _anneal.as_float(left) / cooldown_steps)
+    rise = _anneal.as_float(jnp.minimum(t, warmup_length)) / warmup_length
+    weight = jnp.where(t < warmup_steps, rise,
+                       jnp.where(t >= ends[-1], 0.0,
+                                 jnp.where(end - t <= cooldown_steps, fall, 1.0)))
     return end_value + (peak_value - end_value) * weight
 
   return schedule

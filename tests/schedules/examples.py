@@ -17,6 +17,7 @@ LEARNING_RATES = {
     "tanh_decay": lambda: lrsched.tanh_decay(0.1, 10, 1.5, 1e-4, cycle_decay=0.7,
                                              cycle_limit=None, lower=-5.0, upper=4.0),
     "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, cooldown_shape="1-sqrt", end_value=1e-3),
+    "wsd_s": lambda: lrsched.wsd_s(0.1, [40, 70, 100], 20, warmup_steps=5, end_value=1e-3),
     "inverse_sqrt": lambda: lrsched.inverse_sqrt(0.1, 10),
     "per_epoch": lambda: lrsched.per_epoch(lrsched.step_decay(0.1, [2]), 15),
     "warmup_sgdr": lambda: lrsched.warmup(lrsched.sgdr(0.1, 10, 2), 5, 0.01),

@@ -81,6 +81,12 @@ BAD = [
     (lrsched.budgeted, dict(profile=lambda z: 2 * z, init_value=0.1, total_steps=10), r"profile must return values in \[0, 1\] for z in \[0, 1\], got profile\(0.6.*\) = 1.2"),
     (lrsched.budgeted, dict(profile=lambda z: jnp.log(z), init_value=0.1, total_steps=10), r"profile must return values in \[0, 1\] .* got profile\(0.0\) = -inf"),
     (lrsched.budgeted, dict(profile=lambda z: z[5], init_value=0.1, total_steps=10), r"profile must be a jnp callable of the progress z in \[0, 1\]; calling it failed"),
+    # wsd_s
+    (lrsched.wsd_s, dict(peak_value=0.1, boundaries=[50, 40], cooldown_steps=10), r"boundaries must be strictly increasing"),
+    (lrsched.wsd_s, dict(peak_value=0.1, boundaries=[50, 55], cooldown_steps=10), r"boundaries: segment 1 \[50, 55\) is 5 steps, shorter than its cooldown_steps 10"),
+    (lrsched.wsd_s, dict(peak_value=0.1, boundaries=[15], cooldown_steps=10, warmup_steps=8), r"segment 0 \[0, 15\) is 15 steps, shorter than its cooldown_steps 10 \+ warmup_steps 8"),
+    (lrsched.wsd_s, dict(peak_value=0.1, boundaries=[50], cooldown_steps=0), r"cooldown_steps must be an integer in \[1, 2147483647\], got 0"),
+    (lrsched.wsd_s, dict(peak_value=0.1, boundaries=[50], cooldown_steps=10, end_value=0.2), r"end_value must be <= peak_value"),
     # wsd
     (lrsched.wsd, dict(peak_value=0.1, total_steps=100, warmup_steps=60, cooldown_steps=50), r"warmup_steps \+ cooldown_steps must be <= total_steps, got 60 \+ 50 > 100"),
     (lrsched.wsd, dict(peak_value=0.1, total_steps=100, warmup_steps=-1, cooldown_steps=50), r"warmup_steps must be an integer in \[0, 2147483647\], got -1"),
