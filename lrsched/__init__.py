@@ -7,6 +7,7 @@ a learning rate):
   step_decay, cyclic, cyclic_momentum, one_cycle, one_cycle_momentum, sgdr, tanh_decay, rex,
   budgeted, wsd, wsd_s, inverse_sqrt   the families
   warmup, join, stretch, per_epoch  composition: warmup in front, pieces, a new budget
+  timm_noise                        timm's seeded learning-rate noise on any schedule
   exp_lr, texp                      Li & Arora: weight decay == an exponential rate
   exp_lr_momentum_init, with_momentum_buffer   exp_lr's initial momentum buffer
   from_spec, register, registered_names   schedules from JSON-like specs (configs, CLI)
@@ -68,6 +69,7 @@ from lrsched.schedules import (
     stretch,
     tanh_decay,
     texp,
+    timm_noise,
     warmup,
     with_momentum_buffer,
     wsd,
@@ -112,4 +114,5 @@ __all__ = [
     "with_momentum_buffer",
     "wsd",
     "wsd_s",
+    "timm_noise",
 ]

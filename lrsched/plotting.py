@@ -62,6 +62,11 @@ GALLERY: list[tuple[str, dict[str, dict], dict[str, dict]]] = [
       "wsd_s (budgets 400, 700, 1000)": {"name": "wsd_s", "peak_value": 0.1,
                                          "boundaries": [400, 700, 1000], "cooldown_steps": 80,
                                          "warmup_steps": 50, "end_value": 0.01}}, {}),
+    ("timm_noise on sgdr (normal 0.67, uniform 0.3)",
+     {kind: {"name": "timm_noise", "noise_range": [200, 1000], "noise_type": kind,
+             "noise_pct": pct, "schedule": {"name": "sgdr", "peak_value": 0.1,
+                                            "first_period": 1000}}
+      for kind, pct in (("normal", 0.67), ("uniform", 0.3))}, {}),
     ("warmup, join, stretch",
      {"warmup 100 + sgdr": {"name": "warmup", "warmup_steps": 100, "init_value": 0.01,
                             "schedule": {"name": "sgdr", "peak_value": 0.1,

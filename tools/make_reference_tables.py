@@ -1,5 +1,8 @@
 """Writes tests/data/reference_tables.npz: timm's and Hugging Face's schedule values.
 
+(timm's learning-rate noise too: ``noise_range_t``, ``noise_type``, ``noise_pct``,
+``noise_std``, ``noise_seed`` on a ``CosineLRScheduler``, against ``timm_noise``.)
+
 Run once, by hand, with PyTorch, timm and transformers installed (CI needs none
 of them)::
 
@@ -118,6 +121,29 @@ def timm_cosine(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=None, k=
   return _timm_case(CosineLRScheduler, spec, kwargs, peak, steps)
 
 
+def timm_cosine_noise(peak, first, steps, noise_range, noise_type, pct, std, seed,
+                      end=0.0):
+  """timm's CosineLRScheduler with its learning-rate noise (per update); its constructor
+  takes no ``noise_type`` (the base Scheduler's attribute, 'normal' by default), so the
+  attribute is set after construction."""
+  spec = {"name": "sgdr", "peak_value": peak, "first_period": first, "end_value": end}
+  kwargs = dict(t_initial=first, lr_min=end, cycle_limit=NO_LIMIT, t_in_epochs=False,
+                noise_range_t=tuple(noise_range), noise_pct=pct, noise_std=std,
+                noise_seed=seed)
+  opt = _optimizer(peak)
+  scheduler = CosineLRScheduler(opt, **kwargs)
+  scheduler.noise_type = noise_type
+  values = []
+  for t in range(steps):
+    scheduler.step_update(num_updates=t)
+    values.append(opt.param_groups[0]["lr"])
+  source = ("timm CosineLRScheduler(" + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+            + f"), noise_type={noise_type!r}")
+  noisy = {"name": "timm_noise", "schedule": spec, "noise_range": list(noise_range),
+           "noise_type": noise_type, "noise_pct": pct, "noise_std": std, "noise_seed": seed}
+  return noisy, values, source, []
+
+
 def timm_tanh(peak, first, steps, mult=1.0, end=0.0, decay=1.0, limit=1, lower=-7.0,
               upper=3.0, warmup_steps=0, warmup_init=0.0, prefix=False):
   spec = {"name": "tanh_decay", "peak_value": peak, "first_period": first,
@@ -176,6 +202,10 @@ CASES = {
     "timm_warmup_no_prefix": lambda: timm_cosine(0.1, 400, 3000, mult=1.5, end=1e-5,
                                                  decay=0.8, warmup_steps=100,
                                                  warmup_init=1e-4),
+    "timm_noise_normal": lambda: timm_cosine_noise(0.1, 400, 1600, (100, 1200), "normal", 0.4,
+                                                   0.8, 7, end=1e-4),
+    "timm_noise_uniform": lambda: timm_cosine_noise(0.2, 1000, 1500, (0, 1500), "uniform",
+                                                    0.67, 1.0, 42),
     "timm_tanh_one_cycle": lambda: timm_tanh(0.1, 1200, 1600, end=1e-4),
     "timm_tanh_restarts": lambda: timm_tanh(0.3, 200, 3000, mult=1.5, end=1e-3, decay=0.8,
                                             limit=None, lower=-5.0, upper=4.0),

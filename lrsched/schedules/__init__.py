@@ -24,6 +24,7 @@ from lrsched.schedules.exp_lr import (
     with_momentum_buffer,
 )
 from lrsched.schedules.inverse_sqrt import inverse_sqrt
+from lrsched.schedules.noise import timm_noise
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
 from lrsched.schedules.registry import (
     describe,
@@ -62,4 +63,5 @@ __all__ = [
     "with_momentum_buffer",
     "wsd",
     "wsd_s",
+    "timm_noise",
 ]

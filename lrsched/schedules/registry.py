@@ -47,6 +47,7 @@ from lrsched.schedules.compose import join, stretch, warmup
 from lrsched.schedules.cyclic import cyclic, cyclic_momentum
 from lrsched.schedules.exp_lr import exp_lr, texp
 from lrsched.schedules.inverse_sqrt import inverse_sqrt
+from lrsched.schedules.noise import timm_noise
 from lrsched.schedules.one_cycle import one_cycle, one_cycle_momentum
 from lrsched.schedules.sgdr import sgdr, tanh_decay
 from lrsched.schedules.step_decay import step_decay
@@ -118,6 +119,8 @@ _REGISTRY: dict[str, _Entry] = {
     "budgeted": _Entry(budgeted, ("total_steps", "sample_every")),
     "wsd": _Entry(wsd, ("total_steps", "warmup_steps", "cooldown_steps")),
     "wsd_s": _Entry(wsd_s, ("boundaries", "cooldown_steps", "warmup_steps")),
+    # in epochs the noise index is the epoch: noise_range stays, noise_every becomes steps
+    "timm_noise": _Entry(timm_noise, ("noise_every",)),
     "inverse_sqrt": _Entry(inverse_sqrt, ("warmup_steps", "timescale")),
     "warmup": _Entry(warmup, ("warmup_steps",)),
     "join": _Entry(join, ("boundaries",)),
@@ -313,6 +316,8 @@ def resolve_spec(spec: Mapping[str, object],
     steps_per_epoch = _validation.integer("steps_per_epoch", steps_per_epoch)
   else:
     steps_per_epoch = None
+  if name == "timm_noise" and unit == "epochs":  # timm's per-epoch noise: t = the epoch
+    kwargs.setdefault("noise_every", 1)
   entry = _REGISTRY[name]
   signature = inspect.signature(entry.factory)
   unknown = sorted(set(kwargs) - set(signature.parameters))

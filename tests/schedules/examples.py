@@ -18,6 +18,7 @@ LEARNING_RATES = {
                                              cycle_limit=None, lower=-5.0, upper=4.0),
     "wsd": lambda: lrsched.wsd(0.1, 100, 10, 20, cooldown_shape="1-sqrt", end_value=1e-3),
     "wsd_s": lambda: lrsched.wsd_s(0.1, [40, 70, 100], 20, warmup_steps=5, end_value=1e-3),
+    "timm_noise": lambda: lrsched.timm_noise(lrsched.sgdr(0.1, 30), [5, 80], noise_pct=0.5),
     "inverse_sqrt": lambda: lrsched.inverse_sqrt(0.1, 10),
     "per_epoch": lambda: lrsched.per_epoch(lrsched.step_decay(0.1, [2]), 15),
     "warmup_sgdr": lambda: lrsched.warmup(lrsched.sgdr(0.1, 10, 2), 5, 0.01),

@@ -1,7 +1,8 @@
-"""sgdr equals timm's CosineLRScheduler, tanh_decay timm's TanhLRScheduler, warmup
-timm's warmup (prefix or not), wsd and inverse_sqrt Hugging Face's schedules: step for
-step, plain and under jit, against tables made by tools/make_reference_tables.py
-(committed as data so CI needs neither timm nor transformers)."""
+"""sgdr equals timm's CosineLRScheduler (timm_noise on it: its noise), tanh_decay timm's
+TanhLRScheduler, warmup timm's warmup (prefix or not), wsd and inverse_sqrt Hugging Face's
+schedules: step for step, plain and under jit, against tables made by
+tools/make_reference_tables.py (committed as data so CI needs neither timm nor
+transformers)."""
 
 import json
 import math
@@ -28,7 +29,9 @@ def test_tables_cover_timm_and_hugging_face():
   assert sources == {"timm CosineLRScheduler", "timm TanhLRScheduler",
                      "transformers get_wsd_schedule", "transformers get_inverse_sqrt_schedule"}
   names = {spec_of(c)["name"] for c in CASES}
-  assert names == {"sgdr", "tanh_decay", "warmup", "wsd", "inverse_sqrt"}
+  assert names == {"sgdr", "tanh_decay", "warmup", "wsd", "inverse_sqrt", "timm_noise"}
+  noise = {spec_of(c)["noise_type"] for c in CASES if spec_of(c)["name"] == "timm_noise"}
+  assert noise == {"normal", "uniform"}
   assert all(TABLES[f"{c}/lr"].size >= 1500 for c in CASES)
   shapes = {(spec_of(c)["warmup_shape"], spec_of(c)["cooldown_shape"]) for c in CASES
             if spec_of(c)["name"] == "wsd"}
