@@ -17,7 +17,6 @@
   jackknife error bars of the full-data estimate (:func:`jackknife`).
 """
 
-from lrsched.hessian.blocks import param_paths
 from lrsched.hessian.density import DensityResult, TraceResult, hessian_trace, spectral_density
 from lrsched.hessian.eigen import (
     EigenResult,
@@ -39,6 +38,7 @@ from lrsched.hessian.model_loss import ModelLoss, model_loss
 from lrsched.hessian.operator import DatasetHessian
 from lrsched.hessian.per_layer import per_layer
 from lrsched.hessian.restart import thick_restart_lanczos
+from lrsched.paths import param_paths
 
 __all__ = [
     "ConvergenceIntervals",

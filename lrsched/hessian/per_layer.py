@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from lrsched.hessian.blocks import layer_of, param_paths
+from lrsched.hessian.blocks import layer_of
 from lrsched.hessian.density import hessian_trace
 from lrsched.hessian.eigen import top_eigenvalues
 from lrsched.hessian.hvp import LossFn
 from lrsched.hessian.operator import DatasetHessian, as_batch_list
+from lrsched.paths import param_paths
 
 
 def _grouping(group: int | Callable[[str], str] | None) -> Callable[[str], str]:

@@ -108,6 +108,14 @@ class Config:
       epoch's record gains
       ``avg_<eval_split>_loss`` and ``avg_<eval_split>_accuracy`` (and per kind) beside
       the raw model's.
+    param_groups: per-parameter-group settings (PyTorch's parameter groups, fastai's
+      discriminative rates; :mod:`lrsched.param_groups`), or ``None``: a list of
+      ``{"pattern": REGEX, ...}`` whose other keys override ``learning_rate`` (a number or
+      a schedule spec), ``momentum``, ``weight_decay`` or ``optimizer_kwargs`` for the
+      parameters whose ``/``-joined path (``head/kernel``, ``blocks/0/conv1/kernel``) the
+      regex matches; the first matching group wins, the rest use the config's own
+      values. A pattern that matches no parameter is an error when the optimizer is
+      made. Records report the default group's learning rate.
     sharpness_every: every N steps, estimate the top Hessian eigenvalue of the training
       loss on a probe batch and log it beside ``2/lr`` and ``(2+2 momentum)/lr`` in
       ``sharpness.jsonl``/``sharpness.png`` (0: off); see :mod:`lrsched.train.sharpness`.
@@ -175,6 +183,7 @@ class Config:
   autodecay: dict[str, Any] | None = None
   plateau: dict[str, Any] | None = None
   averaging: dict[str, Any] | None = None
+  param_groups: list[dict[str, Any]] | None = None
   sharpness_every: int = 0
   sharpness_batch_size: int = 0
   sharpness_k: int = 1
@@ -275,6 +284,7 @@ class Config:
             f"learning_rate={lr!r}, optimizer={self.optimizer!r}, "
             f"weight_decay={self.weight_decay!r}")
     self._check_adaptive()
+    self._check_param_groups()
     if self.averaging is not None:
       from lrsched.averaging import check_averaging_spec  # lazily: imports jax
 
@@ -305,6 +315,31 @@ class Config:
                                and self.learning_rate.get("name") in ("sgdr", "cyclic")):
       raise ValueError(f"snapshots=True needs an 'sgdr' or 'cyclic' learning_rate spec, "
                        f"got {self.learning_rate!r}")
+
+  def _check_param_groups(self) -> None:
+    """``param_groups``: a list of dicts with a regex ``pattern`` and known overrides."""
+    if self.param_groups is None:
+      return
+    if not isinstance(self.param_groups, list | tuple) or not self.param_groups:
+      raise ValueError(f"param_groups must be None or a non-empty list of dicts, got "
+                       f"{self.param_groups!r}")
+    from lrsched.param_groups import _compile  # lazily: imports jax
+
+    allowed = ("pattern",) + PARAM_GROUP_FIELDS
+    for i, group in enumerate(self.param_groups):
+      if not isinstance(group, Mapping) or "pattern" not in group:
+        raise ValueError(f"param_groups[{i}] must be a dict with a 'pattern' key, got "
+                         f"{group!r}")
+      unknown = sorted(set(group) - set(allowed))
+      if unknown:
+        raise ValueError(f"param_groups[{i}]: unknown key(s) {unknown}; allowed: "
+                         f"{list(allowed)}")
+      _compile([group["pattern"]])
+      overrides = {k: v for k, v in group.items() if k != "pattern"}
+      try:
+        dataclasses.replace(self, param_groups=None, **overrides)  # the fields' own checks
+      except ValueError as error:
+        raise ValueError(f"param_groups[{i}] ({group['pattern']!r}): {error}") from None
 
   def _check_optimizer(self) -> None:
     if self.optimizer == "sgd":
@@ -343,6 +378,9 @@ class Config:
   def to_dict(self) -> dict[str, Any]:
     return dataclasses.asdict(self)
 
+
+PARAM_GROUP_FIELDS = ("learning_rate", "momentum", "weight_decay", "optimizer_kwargs")
+"""The fields a parameter group may override."""
 
 _dataclass_init = Config.__init__
 

@@ -11,6 +11,7 @@ the same functions that check the fields when the Config is made.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -18,6 +19,7 @@ import optax
 
 from lrsched.adaptive import autodecay, reduce_on_plateau
 from lrsched.averaging import averaging_from_spec
+from lrsched.param_groups import by_regex
 from lrsched.train.config import Config
 from lrsched.train.specs import config_schedule, optax_optimizer
 
@@ -58,9 +60,16 @@ def make_optimizer(config: Config, steps_per_epoch: int) -> optax.GradientTransf
     ``learning_rate`` and, for SGD, ``momentum`` as used by the latest update), chained
     with ``config.plateau``'s and ``config.autodecay``'s transformations when set (they
     scale its updates; :func:`lrsched.adaptive.effective_learning_rate` is the product),
-    and last with ``config.averaging``'s rule (it sees the final updates).
+    and last with ``config.averaging``'s rule (it sees the final updates). With
+    ``config.param_groups`` the optimizer is ``optax.multi_transform`` of one such
+    transformation per group (:func:`lrsched.param_groups.by_regex`).
   """
   tx = _base_optimizer(config, steps_per_epoch)
+  if config.param_groups:
+    groups = [(group["pattern"], _base_optimizer(dataclasses.replace(
+        config, param_groups=None, **{k: v for k, v in group.items() if k != "pattern"}),
+        steps_per_epoch)) for group in config.param_groups]
+    tx = by_regex(groups, default=tx)
   adaptive = []
   if config.plateau is not None:
     adaptive.append(reduce_on_plateau(**{k: v for k, v in config.plateau.items()
