@@ -48,7 +48,7 @@ def test_config_groups_take_their_own_schedule_and_settings():
   tx = make_optimizer(config, steps_per_epoch=1)
   state, params = tx.init(PARAMS), PARAMS
   grads = jax.tree.map(jnp.zeros_like, PARAMS)  # only weight decay moves the default group
-  for step in range(3):
+  for _ in range(3):
     before = params
     updates, state = tx.update(grads, state, params)
     params = optax.apply_updates(params, updates)
