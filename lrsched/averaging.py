@@ -46,6 +46,10 @@ import numpy as np
 import optax
 from flax import nnx
 
+__all__ = ["AveragingState", "LawaState", "averaged_params", "averaging_from_spec",
+           "check_averaging_spec", "ema", "find_averaging_state", "lawa",
+           "recalibrate_batchnorm", "swa"]
+
 KINDS = ("ema", "swa", "lawa", "schedule_free")
 """Config kinds: the three rules here, and ``"schedule_free"``: the average a schedule-free
 optimizer keeps itself (``optax.contrib.schedule_free_*``; only ``bn_batches`` to set)."""

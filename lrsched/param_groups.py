@@ -29,6 +29,8 @@ import optax
 
 from lrsched.paths import param_path
 
+__all__ = ["by_regex", "group_labels"]
+
 DEFAULT = "default"
 """The label of the parameters no group's pattern matches."""
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import jax
 
+__all__ = ["param_path", "param_paths"]
+
 
 def param_path(path: tuple) -> str:
   """``blocks/0/conv1/kernel`` for a pytree key path (a trailing ``value`` dropped)."""

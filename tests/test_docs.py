@@ -51,7 +51,8 @@ SUBSET = ROOT.parent / "shared/data/cifar10_subset.npz"  # the real CIFAR-10 sub
 PACKAGES = ["lrsched", "lrsched.schedules", "lrsched.adaptive", "lrsched.train",
             "lrsched.hessian", "lrsched.data", "lrsched.models", "lrsched.plotting",
             "lrsched.scale_invariance", "lrsched.range_test", "lrsched.losses", "lrsched.names",
-            "lrsched.train.verdicts", "lrsched.loss_law"]
+            "lrsched.train.verdicts", "lrsched.loss_law", "lrsched.averaging",
+            "lrsched.param_groups", "lrsched.paths", "lrsched.train.cooldown"]
 # The expected outputs the docs show (a bare fenced block after a command) and the shape that
 # checks them in a small run, where the numbers (and so the ranking) differ.
 _RUN = r"[\w.-]+"

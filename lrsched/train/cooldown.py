@@ -44,6 +44,8 @@ from lrsched.train.run_model import build_run_model, load_data, read_run_config,
 from lrsched.train.rundir import write_atomic
 from lrsched.train.specs import config_schedule
 
+__all__ = ["cooldown", "cooldown_config", "budget_curve", "rate_over_epoch"]
+
 
 def rate_over_epoch(config: Config, epoch: int, epoch_steps: int) -> np.ndarray:
   """The learning rate of ``config``'s schedule at the steps of epoch ``epoch`` and the
