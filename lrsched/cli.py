@@ -156,8 +156,14 @@ def _note_ignored_config(path: str, given, resumed) -> None:
 
 
 def _cooldown(args: argparse.Namespace) -> None:
+  from lrsched.train import small_mode
   from lrsched.train.cooldown import cooldown
+  from lrsched.train.run_model import read_run_config
 
+  if small_mode.enabled():  # the documentation's tests: the parent ran tiny, so does this
+    last = read_run_config(args.run_dir).epochs
+    args.from_epoch = min(args.from_epoch, last)
+    args.epochs = min(args.epochs, small_mode.SMALL_EPOCHS)
   result = cooldown(args.run_dir, args.from_epoch, args.epochs, shape=args.shape,
                     end_value=args.end_value, workdir=args.workdir, force=args.force)
   last = result.history[-1] if result.history else {}

@@ -1,12 +1,13 @@
 """``LRSCHED_SMALL=1``: every config loaded from a file runs tiny (the documentation's tests).
 
 The documentation's commands (``lrsched train``, ``lrsched compare``, ``lrsched range-test``,
-``lrsched hessian --config``) are tested as written, with ``LRSCHED_SMALL=1`` in the
-environment. :func:`lrsched.train.load_config` passes every config through :func:`apply`,
-which then caps the run at :data:`SMALL_EPOCHS` epochs on the first :data:`SMALL_TRAIN`
-training samples, so a 600-epoch config runs in seconds. Without the variable (or with any
-other value) configs are unchanged. The notebooks read the same variable for their own
-``SMALL`` switch.
+``lrsched hessian --config``, ``lrsched cooldown``, which then branches from at most the
+parent's last epoch for at most :data:`SMALL_EPOCHS`) are tested as written, with
+``LRSCHED_SMALL=1`` in the environment. :func:`lrsched.train.load_config` passes every
+config through :func:`apply`, which then caps the run at :data:`SMALL_EPOCHS` epochs on the
+first :data:`SMALL_TRAIN` training samples, so a 600-epoch config runs in seconds. Without
+the variable (or with any other value) configs are unchanged. The notebooks read the same
+variable for their own ``SMALL`` switch.
 """
 
 from __future__ import annotations
