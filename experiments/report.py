@@ -277,8 +277,41 @@ def edge_of_stability_block(record: dict) -> str:
   return "\n".join(lines)
 
 
+def wide_spectrum_block(record: dict) -> str:
+  """The WRN-16-8 top-10 at both checkpoints: values, jackknife, bounds, costs."""
+  size, lines = record["size"], []
+  for label, s in record["stages"].items():
+    jack = s["jackknife"]
+    lines += [f"**{label}** (lr {s['learning_rate']:g}; {s['num_examples']} images in "
+              f"{s['batches']} batches; Lanczos {s['num_matvecs']} HVPs, jackknife "
+              f"{s['jackknife_num_matvecs']} more; {s['seconds'] / 60:.0f} min):", "",
+              "| i | lambda_i (all batches) | rel. residual | jackknife estimate | s.e. | "
+              "95% interval | 2/lambda_i | (2+2g)/lambda_i |", "|---|---|---|---|---|---|---|---|"]
+    for i, value in enumerate(s["eigenvalues"]):
+      lines.append(
+          f"| {i + 1} | {value:.4g} | {s['relative_residuals'][i]:.1e} | "
+          f"{jack['estimate'][i]:.4g} | {jack['std_error'][i]:.3g} | "
+          f"[{jack['ci_low'][i]:.4g}, {jack['ci_high'][i]:.4g}] | {2 / value:.4g} | "
+          f"{3.8 / value:.4g} |")
+    low, mid, high = s["jackknife lr_x_lambda_1 / 2"]
+    lines += ["", f"lr · lambda_1 / 2 = {s['lr_x_lambda_1 / 2']:.3f} (jackknife {mid:.3f}, "
+              f"95% [{low:.3f}, {high:.3f}]); lr · lambda_1 / (2+2g) = "
+              f"{s['lr_x_lambda_1 / (2+2g)']:.3f}; all {len(s['eigenvalues'])} values "
+              f"converged: {all(s['converged'])}.", ""]
+  final, first = record["final"], next(iter(record["stages"].values()))
+  lines.append(
+      f"WRN-{size['depth']}-{size['widen']} ({first['num_params']:,} "
+      f"parameters), GD on {size['num_train']} images, {size['steps']} steps (decay at "
+      f"{size['decay_step']}); training {record['train_seconds'] / 60:.0f} min; final train "
+      f"loss {final['train_loss']:.3f}, train accuracy {100 * final['train_accuracy']:.1f}%, "
+      f"test accuracy {100 * final['test_accuracy']:.1f}%. Every number is in "
+      f"`experiments/results/wide_spectrum.json`.")
+  lines += ["", "![WRN-16-8: top-10 intervals with jackknife bars](figures/wide_spectrum.png)"]
+  return "\n".join(lines)
+
+
 # Experiments whose block is not the generic final-metrics table.
-BLOCKS = {"edge_of_stability": edge_of_stability_block}
+BLOCKS = {"edge_of_stability": edge_of_stability_block, "wide_spectrum": wide_spectrum_block}
 
 
 def not_yet_run(name: str) -> str:

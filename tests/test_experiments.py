@@ -144,3 +144,24 @@ def test_budgeted_training_takes_1cycle_peak_from_the_range_test(tmp_path):
   # ranks (top 1, top 3), step vs linear, the unbudgeted arm (not tested), 1cycle vs step
   assert [c.get("test") for c in record["claims"]] == ["rank", "rank", "paired_t", None,
                                                         "paired_t"]
+
+
+def test_wide_spectrum_small_writes_results_the_report_renders(tmp_path):
+  """The whole pipeline at a tiny size: a GD run, lrsched hessian with the jackknife at
+  both checkpoints, the JSON, the figure and RESULTS.md's block."""
+  subset = EXPERIMENTS.parents[1] / "shared/data/cifar10_subset.npz"
+  if not subset.exists():
+    pytest.skip(f"{subset} is absent")
+  main = runpy.run_path(str(EXPERIMENTS / "wide_spectrum.py"))["main"]
+  record = main(["--small", "--workdir", str(tmp_path / "runs"), "--results",
+                 str(tmp_path / "wide_spectrum.json"), "--figures", str(tmp_path)])
+  stages = list(record["stages"].values())
+  assert len(stages) == 2 and [s["learning_rate"] for s in stages] == [0.1, 0.1 * 0.1]
+  for s in stages:
+    jack = s["jackknife"]
+    assert len(s["eigenvalues"]) == 4 and jack["dof"] == 2
+    assert all(lo <= est <= hi for lo, est, hi in zip(jack["ci_low"], jack["estimate"],
+                                                        jack["ci_high"], strict=True))
+  assert (tmp_path / "wide_spectrum.png").stat().st_size > 1000
+  block = runpy.run_path(str(EXPERIMENTS / "report.py"))["wide_spectrum_block"](record)
+  assert "jackknife" in block and "WRN-10-1" in block
