@@ -530,6 +530,10 @@ def memory_child(variant: str, args) -> None:
   """One variant in this (fresh) process; prints one JSON line with its RSS figures."""
   depth, widen = _model_shape(args.memory_model)
   loss_fn, params, batch = build(args.batch_size, depth=depth, widen=widen)
+  if args.memory_params:  # the parent's fitted point
+    saved = np.load(args.memory_params)
+    params = jax.tree.unflatten(jax.tree.structure(params),
+                                [saved[f"leaf{i}"] for i in range(len(saved.files))])
   out = {"variant": variant, "n": FlatSpec.of(params).size, "baseline": _max_rss_mib()}
   start = time.perf_counter()
   remat = variant.endswith("(remat)")
@@ -576,6 +580,18 @@ def memory(args) -> None:
         f"BatchNorm train mode, float32; each variant in a fresh process; top-{args.k} "
         f"eigenvalues by Lanczos, tol {args.tol:g}, max_matvecs {args.memory_matvecs} (the "
         f"linearization is kept: one batch); restarted: max_basis {args.memory_max_basis}")
+  fitted = []
+  if args.memory_fit_steps:  # once here; the children load the point (np.load of the leaves)
+    loss_fn, params, batch = build(args.batch_size, depth=depth, widen=widen)
+    params, losses = fit(loss_fn, params, jax.device_put(batch), args.memory_fit_steps)
+    print(f"the point: {args.memory_fit_steps} heavy-ball SGD steps on the batch (loss "
+          f"{losses[0]:.3f} -> {losses[-1]:.4f}); at initialization with random labels the "
+          f"top-10 needs hundreds of HVPs", flush=True)
+    handle = tempfile.NamedTemporaryFile(suffix=".npz", delete=False)
+    np.savez(handle, **{f"leaf{i}": np.asarray(x) for i, x in enumerate(jax.tree.leaves(params))})
+    handle.close()
+    fitted = ["--memory-params", handle.name]
+    del loss_fn, params, batch
   results = []
   for variant in variants:
     if variant not in ALL_MEMORY_VARIANTS:
@@ -585,7 +601,7 @@ def memory(args) -> None:
                "--batch-size", str(args.batch_size), "--k", str(args.k), "--tol", str(args.tol),
                "--memory-matvecs", str(args.memory_matvecs), "--memory-model",
                args.memory_model, "--memory-max-basis", str(args.memory_max_basis),
-               "--memory-hvp-repeats", str(args.memory_hvp_repeats)]
+               "--memory-hvp-repeats", str(args.memory_hvp_repeats), *fitted]
     done = subprocess.run(command, capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("MEMORY-JSON ")]
     if done.returncode or not lines:
@@ -726,6 +742,9 @@ def main() -> None:
                       help="mode 4's restarted variants: max_basis (default 30 = 2k + 10)")
   parser.add_argument("--memory-hvp-repeats", type=int, default=2,
                       help="mode 4's one-HVP variants: warm HVPs timed after the first")
+  parser.add_argument("--memory-fit-steps", type=int, default=0,
+                      help="mode 4: SGD steps on the batch first (0: the initialization)")
+  parser.add_argument("--memory-params", help=argparse.SUPPRESS)
   parser.add_argument("--memory-child", choices=ALL_MEMORY_VARIANTS, help=argparse.SUPPRESS)
   parser.add_argument("--trace-variance", action="store_true",
                       help="mode 5: Hutch++ vs Hutchinson across seeds at equal HVPs")
