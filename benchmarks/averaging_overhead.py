@@ -86,6 +86,30 @@ def main() -> None:
     ratios = [v / b for v, b in zip(values, base, strict=True)]
     print(f"{name:10s} {1e3 * min(values):8.1f} {1e3 * statistics.median(values):9.1f} "
           f"{min(values) / min(base):9.3f} {statistics.median(ratios):16.3f}")
+  # The whole-step ratios are as noisy as the machine (a few %); the averaging update
+  # alone, jitted on the same parameters, bounds what it can add.
+  from lrsched.averaging import averaging_from_spec
+
+  params = built["none"][0][0].params
+  updates = jax.tree.map(lambda x: x * 1e-3, params)
+  print(f"\nthe averaging update alone (jitted, {args.rounds * 5} calls, min) vs the plain "
+        f"step's fastest round")
+  for name, spec in VARIANTS.items():
+    if spec is None:
+      continue
+    rule = averaging_from_spec(spec)
+    state = rule.init(params)
+    update = jax.jit(rule.update)
+    _, state = update(updates, state, params)
+    jax.block_until_ready(state)
+    samples = []
+    for _ in range(args.rounds * 5):
+      start = time.perf_counter()
+      _, out = update(updates, state, params)
+      jax.block_until_ready(out)
+      samples.append(time.perf_counter() - start)
+    print(f"{name:10s} {1e3 * min(samples):8.2f} ms = {100 * min(samples) / min(base):.2f}% of "
+          f"a step")
 
 
 if __name__ == "__main__":
