@@ -317,7 +317,9 @@ def check_averaging_spec(spec: Any) -> None:
 
 
 def _batch_norms(model: nnx.Module) -> list[nnx.BatchNorm]:
-  return [m for _, m in nnx.iter_modules(model) if isinstance(m, nnx.BatchNorm)]
+  # nnx.iter_modules(m) from flax 0.12.1 on; the method before (deprecated since)
+  modules = nnx.iter_modules(model) if hasattr(nnx, "iter_modules") else model.iter_modules()
+  return [m for _, m in modules if isinstance(m, nnx.BatchNorm)]
 
 
 @nnx.jit
