@@ -6,12 +6,12 @@ goes last in a chain, ``optax.chain(tx, ema(0.999))``, and the average is checkp
 and resumed with the rest of the optimizer state. :func:`averaged_params` reads it from
 anywhere in the state (chains, ``inject_hyperparams``). The rules follow
 ``torch.optim.swa_utils.AveragedModel`` (PyTorch 2.x): the first averaged step copies the
-parameters; after that
+parameters; after that::
 
     EMA:   avg <- d_t avg + (1 - d_t) p          (get_ema_multi_avg_fn(decay))
     SWA:   avg <- avg + (p - avg) / (n + 1)      (the default running mean; n models so far)
-    LAWA:  avg  = the mean of the last K parameters kept every ``every`` steps
-           (Kaddour 2022; Sanyal et al. 2023: "latest weight averaging")
+    LAWA:  avg  = the mean of the last K parameters kept every `every` steps
+                  (Kaddour 2022; Sanyal et al. 2023: "latest weight averaging")
 
 EMA's ``d_t`` is ``decay``, or with ``warmup=True`` timm's ``ModelEmaV3`` warmup
 ``min(decay, 1 - (1 + t / warmup_gamma) ** -warmup_power)`` (``t`` the averaged step, from
@@ -19,9 +19,9 @@ EMA's ``d_t`` is ``decay``, or with ``warmup=True`` timm's ``ModelEmaV3`` warmup
 averages at the steps ``start, start + every, ...`` (torch users call
 ``update_parameters`` once per epoch from ``swa_start``: ``every`` = steps per epoch). Only
 parameters are averaged: BatchNorm's running statistics belong to the raw model, so the
-averaged model needs its own, :func:`recalibrate_batchnorm` (``torch.optim.swa_utils.update_bn``:
-one pass over training batches in train mode, the statistics the cumulative mean of the
-batches' statistics).
+averaged model needs its own, :func:`recalibrate_batchnorm`
+(``torch.optim.swa_utils.update_bn``: one pass over training batches in train mode, the
+statistics the cumulative mean of the batches' statistics).
 
 Example:
   >>> import jax.numpy as jnp, optax
