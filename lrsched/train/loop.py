@@ -44,7 +44,7 @@ from lrsched.losses import check_labels
 from lrsched.progress import write
 from lrsched.schedules import exp_lr_momentum_init, from_spec, with_momentum_buffer
 from lrsched.train import steps as stepslib
-from lrsched.train.averaged import averaged_state, has_average
+from lrsched.train.averaged import averaged_state, bn_batches, has_average
 from lrsched.train.callbacks import Callback, Run, default_callbacks, hyperparams
 from lrsched.train.checkpoints import Checkpoints
 from lrsched.train.config import Config
@@ -289,6 +289,11 @@ def _train(config: Config, workdir: pathlib.Path, resume: bool,
     if config.batch_size > len(train_ds):
       raise ValueError(f"batch_size {config.batch_size} exceeds the {len(train_ds)} "
                        f"training samples")
+    if has_average(config) and bn_batches(config) is not None and jax.process_count() > 1:
+      raise ValueError("averaging with BatchNorm recalibration runs in one process; under "
+                       "jax.distributed set averaging's bn_batches to None (the raw model's "
+                       "statistics) or evaluate the averaged model afterwards "
+                       "(load_run_model(..., averaged=True))")
     if config.batch_size % jax.device_count():
       raise ValueError(f"batch_size must be a multiple of the device count "
                        f"{jax.device_count()}, got {config.batch_size}")
