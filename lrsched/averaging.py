@@ -218,11 +218,15 @@ def lawa(num_checkpoints: int, every: int) -> optax.GradientTransformation:
   return optax.GradientTransformation(init, update)
 
 
+def _first_of(opt_state: Any, kind: type) -> Any:
+  found = [x for x in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(x, kind))
+           if isinstance(x, kind)]
+  return found[0] if found else None
+
+
 def find_averaging_state(opt_state: Any) -> AveragingState | None:
   """The (first) :class:`AveragingState` inside an optimizer state, or None."""
-  found = [x for x in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(
-      x, AveragingState)) if isinstance(x, AveragingState)]
-  return found[0] if found else None
+  return _first_of(opt_state, AveragingState)
 
 
 def averaged_params(opt_state: Any, params: Any = None) -> Any:
@@ -237,13 +241,12 @@ def averaged_params(opt_state: Any, params: Any = None) -> Any:
   """
   state = find_averaging_state(opt_state)
   if state is None:
-    free = [x for x in jax.tree.leaves(opt_state, is_leaf=lambda x: isinstance(
-        x, optax.contrib.ScheduleFreeState)) if isinstance(x, optax.contrib.ScheduleFreeState)]
-    if free:
+    free = _first_of(opt_state, optax.contrib.ScheduleFreeState)
+    if free is not None:
       if params is None:
         raise ValueError("a schedule-free optimizer's average needs the current params: "
                          "averaged_params(opt_state, params)")
-      return optax.contrib.schedule_free_eval_params(free[0], params)
+      return optax.contrib.schedule_free_eval_params(free, params)
     raise ValueError("opt_state holds no averaging state: chain the optimizer with "
                      "lrsched.averaging.ema/swa/lawa, or use a schedule-free optimizer")
   if not isinstance(state, LawaState):
