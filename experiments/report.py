@@ -310,8 +310,46 @@ def wide_spectrum_block(record: dict) -> str:
   return "\n".join(lines)
 
 
+def _range(values: list) -> str:
+  finite = _finite(values)
+  if not finite:
+    return "-"
+  low, high = min(finite), max(finite)
+  return f"{low:.3g}" if low == high else f"{low:.3g} .. {high:.3g}"
+
+
+def bn_and_weight_decay_block(record: dict) -> str:
+  """The toy's four arms over seeds (ranges), the cycle of BN + weight decay, the twin."""
+  runs = record["runs"]
+  lines = ["| arm | seeds | at the minimum | largest excess, last 10% | departures | "
+           "weight norm, last 10% |", "|---|---|---|---|---|---|"]
+  for arm, run in runs.items():
+    final = run["final"]
+    norms = final["norm_last_tenth_min"] + final["norm_last_tenth_max"]
+    lines.append(f"| {arm} | {len(run['seeds'])} | {sum(final['reached_minimum'])} of "
+                 f"{len(run['seeds'])} | {_range(final['max_excess_last_tenth'])} | "
+                 f"{_range(final['departures'])} | {_range(norms)} |")
+  both, twin = runs["bn+wd"]["final"], runs["bn, exp lr"]["final"]
+  ratios = [r for per_seed in both["edge_ratio_before_departures"] for r in per_seed]
+  lines += ["", f"Ranges over seeds ({', '.join(map(str, runs['bn+wd']['seeds']))}); "
+            f"per-seed values in `experiments/results/{record['experiment']}.json`. "
+            f"BatchNorm + weight decay: the ratio eta (lambda_1 + lam) / 2 first passes 1 at "
+            f"step {_range(both['first_edge_crossing'])}, the first departure follows at "
+            f"step {_range(both['first_departure'])}; a departure every "
+            f"{_range(both['median_period'])} steps (median per seed); the ratio at the step "
+            f"before a departure: {_range(ratios)} ({len(ratios)} departures). The twin: "
+            f"1 - cos {_range(twin['one_minus_cos_while_stable'])} while the map is stable, "
+            f"{_range(twin['one_minus_cos_before_first_departure'])} by the first "
+            f"departure, {_range(twin['one_minus_cos_max'])} at worst over the run.", ""]
+  lines += [claim_line(item) for item in record["claims"]]
+  lines += ["", "![BatchNorm, weight decay, both: excess, norm, edge ratio]"
+            "(figures/bn_and_weight_decay.png)"]
+  return "\n".join(lines)
+
+
 # Experiments whose block is not the generic final-metrics table.
-BLOCKS = {"edge_of_stability": edge_of_stability_block, "wide_spectrum": wide_spectrum_block}
+BLOCKS = {"edge_of_stability": edge_of_stability_block, "wide_spectrum": wide_spectrum_block,
+          "bn_and_weight_decay": bn_and_weight_decay_block}
 
 
 def not_yet_run(name: str) -> str:
