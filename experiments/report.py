@@ -347,9 +347,34 @@ def bn_and_weight_decay_block(record: dict) -> str:
   return "\n".join(lines)
 
 
+def exp_lr_equivalence_block(record: dict) -> str:
+  """The three runs (a, b, c) per normalization: final numbers and gaps to (a)."""
+  setup, lines = record["setup"], []
+  for norm, entry in record["norms"].items():
+    lines += [f"**{norm} norm**", "",
+              "| run | final test acc | final train loss | weight norm | final lr | max "
+              "test-acc gap to (a) | epochs with equal test acc | max rel. train-loss gap "
+              "to (a) | 1 - cos vs (a) |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in entry["rows"].values():
+      lines.append(
+          f"| {row['run']} | {100 * row['test_accuracy']:.2f} | {row['train_loss']:.10f} | "
+          f"{row['weight_norm']:.3f} | {row['final_lr']:.4g} | "
+          f"{100 * row['max_abs_acc_diff_vs_a']:.2f} | "
+          f"{row['epochs_with_equal_test_accuracy']} of {setup['epochs']} | "
+          f"{row['max_rel_train_loss_diff_vs_a']:.1e} | {row['worst_1_minus_cos_vs_a']:.2e} |")
+    lines.append("")
+  lines += [f"{setup['dtype']}, {setup['epochs']} epochs, PreResNet-{setup['depth']}, seed "
+            f"{setup['seed']}, data: {setup['data']}; every number and per-epoch curve is in "
+            f"`experiments/results/{record['experiment']}.json`.", "",
+            "![test accuracy, learning rate (log), weight norm, per normalization]"
+            "(figures/exp_lr_equivalence.png)"]
+  return "\n".join(lines)
+
+
 # Experiments whose block is not the generic final-metrics table.
 BLOCKS = {"edge_of_stability": edge_of_stability_block, "wide_spectrum": wide_spectrum_block,
-          "bn_and_weight_decay": bn_and_weight_decay_block}
+          "bn_and_weight_decay": bn_and_weight_decay_block,
+          "exp_lr_equivalence": exp_lr_equivalence_block}
 
 
 def not_yet_run(name: str) -> str:

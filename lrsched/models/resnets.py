@@ -26,6 +26,13 @@ residual addition). The loss is then invariant to scaling any single kernel by
 ``c > 0``, not only all of them jointly. Optimizers built over ``nnx.Param`` (as
 :mod:`lrsched.train` does) train only these normalized weights.
 
+``norm`` picks the normalization layer: ``"batch"`` (default), ``"group"``
+(``nnx.GroupNorm`` with ``norm_groups`` groups, Wu & He 2018) or ``"layer"`` (one group:
+the statistics of each example over its channels and positions, Layer Normalization as the
+GroupNorm paper applies it to convolutions). Li & Arora's equivalence holds for each, as
+each makes the preceding kernel's scale irrelevant; GroupNorm and LayerNorm have no
+running statistics, so their evaluation is the same function as their training.
+
 Calling conventions: ``model(x)`` takes NHWC float images; ``model.train()`` /
 ``model.eval()`` switch BatchNorm between batch statistics and running averages
 and turn dropout on/off, as everywhere in NNX.
@@ -33,6 +40,7 @@ and turn dropout on/off, as everywhere in NNX.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import jax
@@ -60,11 +68,35 @@ def _conv(in_ch: int, out_ch: int, kernel: int, stride: int, rngs: nnx.Rngs,
       rngs=rngs)
 
 
-def _norm(channels: int, scale_invariant: bool, rngs: nnx.Rngs,
-          epsilon: float = _BN_EPSILON, dtype: np.dtype | None = None) -> nnx.BatchNorm:
-  return nnx.BatchNorm(
-      channels, momentum=_BN_MOMENTUM, epsilon=epsilon, use_scale=not scale_invariant,
-      use_bias=not scale_invariant, dtype=dtype, rngs=rngs)
+NORMS = ("batch", "group", "layer")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Norm:
+  """How to build a normalization layer: ``kind`` in :data:`NORMS`."""
+  kind: str = "batch"
+  groups: int = 8
+  epsilon: float = _BN_EPSILON
+  dtype: np.dtype | None = None
+
+  def __call__(self, channels: int, scale_invariant: bool, rngs: nnx.Rngs) -> nnx.Module:
+    affine = {"use_scale": not scale_invariant, "use_bias": not scale_invariant}
+    if self.kind == "batch":
+      return nnx.BatchNorm(channels, momentum=_BN_MOMENTUM, epsilon=self.epsilon,
+                           dtype=self.dtype, rngs=rngs, **affine)
+    groups = self.groups if self.kind == "group" else 1
+    return nnx.GroupNorm(channels, num_groups=groups, epsilon=self.epsilon,
+                         dtype=self.dtype, rngs=rngs, **affine)
+
+
+def _check_norm(norm: str, norm_groups: int, widths: Sequence[int]) -> None:
+  if norm not in NORMS:
+    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+  _check_positive_int("norm_groups", norm_groups)
+  if norm == "group":
+    widths = tuple(sorted({16, *widths}))
+    if any(width % norm_groups for width in widths):
+      raise ValueError(f"norm_groups must divide every layer width {widths}, got {norm_groups}")
 
 
 class FixedLinear(nnx.Module):
@@ -88,19 +120,20 @@ class PreActBlock(nnx.Module):
 
   def __init__(self, in_ch: int, out_ch: int, stride: int, dropout_rate: float,
                scale_invariant: bool, *, rngs: nnx.Rngs, bn_epsilon: float = _BN_EPSILON,
-               dtype: np.dtype | None = None):
-    self.norm1 = _norm(in_ch, scale_invariant, rngs, bn_epsilon, dtype)
+               dtype: np.dtype | None = None, norm: str = "batch", norm_groups: int = 8):
+    _check_norm(norm, norm_groups, (in_ch, out_ch))
+    make = _Norm(norm, norm_groups, bn_epsilon, dtype)
+    self.norm1 = make(in_ch, scale_invariant, rngs)
     self.conv1 = _conv(in_ch, out_ch, 3, stride, rngs, dtype)
     self.dropout = nnx.Dropout(dropout_rate, rngs=rngs) if dropout_rate > 0 else None
-    self.norm2 = _norm(out_ch, scale_invariant, rngs, bn_epsilon, dtype)
+    self.norm2 = make(out_ch, scale_invariant, rngs)
     self.conv2 = _conv(out_ch, out_ch, 3, 1, rngs, dtype)
     needs_projection = stride != 1 or in_ch != out_ch
     self.shortcut = _conv(in_ch, out_ch, 1, stride, rngs, dtype) if needs_projection else None
     # Scale-invariant variant: every kernel's output is normalized (see module doc).
-    self.norm_out = _norm(out_ch, True, rngs, bn_epsilon, dtype) if scale_invariant else None
-    self.norm_shortcut = (_norm(out_ch, True, rngs, bn_epsilon, dtype)
-                          if scale_invariant and needs_projection
-                          else None)
+    self.norm_out = make(out_ch, True, rngs) if scale_invariant else None
+    self.norm_shortcut = make(out_ch, True, rngs) if scale_invariant and needs_projection \
+        else None
 
   def __call__(self, x: jax.Array) -> jax.Array:
     activated = nnx.relu(self.norm1(x))
@@ -121,26 +154,30 @@ class _PreActNet(nnx.Module):
 
   def __init__(self, blocks_per_stage: int, widths: Sequence[int], num_classes: int,
                in_channels: int, dropout_rate: float, scale_invariant: bool, rngs: nnx.Rngs,
-               bn_epsilon: float = _BN_EPSILON, dtype: DTypeLike | None = None):
+               bn_epsilon: float = _BN_EPSILON, dtype: DTypeLike | None = None,
+               norm: str = "batch", norm_groups: int = 8):
     self.dtype = dtype = check_compute_dtype(dtype)
     if not bn_epsilon > 0:
       raise ValueError(f"bn_epsilon must be > 0, got {bn_epsilon!r}")
+    _check_norm(norm, norm_groups, widths)
+    make = _Norm(norm, norm_groups, bn_epsilon, dtype)
     _check_positive_int("num_classes", num_classes)
     _check_positive_int("in_channels", in_channels)
     if not 0.0 <= dropout_rate < 1.0:
       raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     self.stem = _conv(in_channels, 16, 3, 1, rngs, dtype)
-    self.stem_norm = _norm(16, True, rngs, bn_epsilon, dtype) if scale_invariant else None
+    self.stem_norm = make(16, True, rngs) if scale_invariant else None
     blocks = []
     in_ch = 16
     for stage, width in enumerate(widths):
       for index in range(blocks_per_stage):
         stride = 2 if stage > 0 and index == 0 else 1
         blocks.append(PreActBlock(in_ch, width, stride, dropout_rate, scale_invariant,
-                                  rngs=rngs, bn_epsilon=bn_epsilon, dtype=dtype))
+                                  rngs=rngs, bn_epsilon=bn_epsilon, dtype=dtype, norm=norm,
+                                  norm_groups=norm_groups))
         in_ch = width
     self.blocks = nnx.List(blocks)
-    self.norm = _norm(in_ch, scale_invariant, rngs, bn_epsilon, dtype)
+    self.norm = make(in_ch, scale_invariant, rngs)
     if scale_invariant:
       self.head = FixedLinear(in_ch, num_classes, rngs=rngs, dtype=dtype)
     else:
@@ -171,8 +208,11 @@ class WideResNet(_PreActNet):
       paper's best CIFAR runs; 0 by default).
     in_channels: channels of the input images (3 for CIFAR, 6 for PS10).
     scale_invariant: build Li & Arora's scale-invariant variant (see module doc).
-    bn_epsilon: BatchNorm's epsilon (PyTorch's 1e-5). It breaks scale invariance at a
-      relative level ~``bn_epsilon / var``; exact-equivalence experiments use ~1e-12.
+    bn_epsilon: the normalization layers' epsilon (PyTorch's BatchNorm 1e-5). It breaks
+      scale invariance at a relative level ~``bn_epsilon / var``; exact-equivalence
+      experiments use ~1e-12.
+    norm: ``"batch"`` (default), ``"group"`` or ``"layer"`` (see module doc).
+    norm_groups: GroupNorm's number of groups (``norm="group"``), dividing every width.
     dtype: the compute dtype (``"bfloat16"`` for mixed precision; see
       :mod:`lrsched.models.precision`): parameters and BatchNorm statistics stay float32
       and the logits are returned in float32. None (default): compute in the dtype of
@@ -190,14 +230,15 @@ class WideResNet(_PreActNet):
   def __init__(self, depth: int, widen_factor: int, num_classes: int = 10,
                dropout_rate: float = 0.0, *, in_channels: int = 3,
                scale_invariant: bool = False, bn_epsilon: float = _BN_EPSILON,
-               dtype: DTypeLike | None = None, rngs: nnx.Rngs):
+               dtype: DTypeLike | None = None, norm: str = "batch", norm_groups: int = 8,
+               rngs: nnx.Rngs):
     _check_positive_int("depth", depth)
     _check_positive_int("widen_factor", widen_factor)
     if depth < 10 or (depth - 4) % 6:
       raise ValueError(f"depth must be 6n + 4 with n >= 1 (10, 16, 22, 28, 40, ...), got {depth}")
     widths = (16 * widen_factor, 32 * widen_factor, 64 * widen_factor)
     super().__init__((depth - 4) // 6, widths, num_classes, in_channels, dropout_rate,
-                     scale_invariant, rngs, bn_epsilon, dtype)
+                     scale_invariant, rngs, bn_epsilon, dtype, norm, norm_groups)
 
 
 class PreResNet(_PreActNet):
@@ -209,8 +250,11 @@ class PreResNet(_PreActNet):
     num_classes: number of output logits.
     in_channels: channels of the input images.
     scale_invariant: build Li & Arora's scale-invariant variant (see module doc).
-    bn_epsilon: BatchNorm's epsilon (PyTorch's 1e-5). It breaks scale invariance at a
-      relative level ~``bn_epsilon / var``; exact-equivalence experiments use ~1e-12.
+    bn_epsilon: the normalization layers' epsilon (PyTorch's BatchNorm 1e-5). It breaks
+      scale invariance at a relative level ~``bn_epsilon / var``; exact-equivalence
+      experiments use ~1e-12.
+    norm: ``"batch"`` (default), ``"group"`` or ``"layer"`` (see module doc).
+    norm_groups: GroupNorm's number of groups (``norm="group"``), dividing every width.
     dtype: the compute dtype, as for :class:`WideResNet`.
     rngs: the ``nnx.Rngs`` for initialization.
 
@@ -223,13 +267,14 @@ class PreResNet(_PreActNet):
 
   def __init__(self, depth: int, num_classes: int = 10, *, in_channels: int = 3,
                scale_invariant: bool = False, bn_epsilon: float = _BN_EPSILON,
-               dtype: DTypeLike | None = None, rngs: nnx.Rngs):
+               dtype: DTypeLike | None = None, norm: str = "batch", norm_groups: int = 8,
+               rngs: nnx.Rngs):
     _check_positive_int("depth", depth)
     if depth < 8 or (depth - 2) % 6:
       raise ValueError(f"depth must be 6n + 2 with n >= 1 (8, 20, 32, 44, 56, 110, ...), "
                        f"got {depth}")
     super().__init__((depth - 2) // 6, (16, 32, 64), num_classes, in_channels, 0.0,
-                     scale_invariant, rngs, bn_epsilon, dtype)
+                     scale_invariant, rngs, bn_epsilon, dtype, norm, norm_groups)
 
 
 def _check_positive_int(name: str, value: object) -> None:

@@ -53,7 +53,9 @@ def _loss(graphdef, params, rest, x, y):
 @pytest.mark.parametrize("make", [
     lambda si: PreResNet(8, scale_invariant=si, rngs=nnx.Rngs(0)),
     lambda si: WideResNet(10, 1, scale_invariant=si, rngs=nnx.Rngs(0)),
-])
+    lambda si: PreResNet(8, scale_invariant=si, norm="group", norm_groups=4, rngs=nnx.Rngs(0)),
+    lambda si: WideResNet(10, 1, scale_invariant=si, norm="layer", rngs=nnx.Rngs(0)),
+], ids=["preresnet", "wrn", "preresnet-groupnorm", "wrn-layernorm"])
 def test_scale_invariant_variant_trains_only_normalized_weights(make):
   x = jax.random.normal(jax.random.key(1), (8, 8, 8, 3))
   y = jnp.arange(8) % 10
@@ -82,6 +84,28 @@ def test_scale_invariant_variant_trains_only_normalized_weights(make):
   assert abs(float(change)) > 1e-3
 
 
+def test_group_and_layer_norm_layers():
+  """GroupNorm's statistics are per example and group of channels (LayerNorm: one group);
+  they keep no running statistics, so train and eval modes are the same function."""
+  x = jax.random.normal(jax.random.key(1), (4, 8, 8, 3)) * 3 + 1
+  for norm, groups in (("group", 8), ("layer", 1)):
+    model = PreResNet(8, norm=norm, norm_groups=8, rngs=nnx.Rngs(0))
+    assert not jax.tree.leaves(nnx.state(model, nnx.BatchStat))
+    layer = model.blocks[0].norm1
+    assert isinstance(layer, nnx.GroupNorm) and layer.num_groups == groups
+    h = jax.random.normal(jax.random.key(2), (2, 4, 4, 16)) * 5 + 3
+    grouped = np.asarray(h).reshape(2, 4, 4, groups, 16 // groups)
+    mean = grouped.mean(axis=(1, 2, 4), keepdims=True)
+    var = grouped.var(axis=(1, 2, 4), keepdims=True)
+    expected = ((grouped - mean) / np.sqrt(var + layer.epsilon)).reshape(h.shape)
+    np.testing.assert_allclose(layer(h), expected, rtol=1e-4, atol=1e-4)
+    train_out = model(x)
+    model.eval()
+    np.testing.assert_array_equal(model(x), train_out)
+  # Each example is normalized on its own: a batch of one gives the same logits.
+  np.testing.assert_allclose(model(x[:1]), train_out[:1], rtol=1e-5, atol=1e-5)
+
+
 def test_dropout_only_in_train_mode():
   model = WideResNet(10, 1, dropout_rate=0.5, rngs=nnx.Rngs(0))
   x = jax.random.normal(jax.random.key(1), (4, 8, 8, 3))
@@ -97,6 +121,11 @@ def test_dropout_only_in_train_mode():
     (lambda: PreResNet(30, rngs=nnx.Rngs(0)), "depth must be 6n \\+ 2.*got 30"),
     (lambda: PreResNet(20, num_classes=0, rngs=nnx.Rngs(0)), "num_classes must be a positive"),
     (lambda: build_model("resnet50"), "model name must be one of"),
+    (lambda: PreResNet(8, norm="instance", rngs=nnx.Rngs(0)), "norm must be one of"),
+    (lambda: PreResNet(8, norm="group", norm_groups=3, rngs=nnx.Rngs(0)),
+     "norm_groups must divide every layer width \\(16, 32, 64\\), got 3"),
+    (lambda: WideResNet(10, 1, norm="group", norm_groups=0, rngs=nnx.Rngs(0)),
+     "norm_groups must be a positive integer, got 0"),
 ])
 def test_bad_arguments_raise(make, match):
   with pytest.raises(ValueError, match=match):

@@ -75,6 +75,32 @@ def test_texp_and_exp_lr_configs_reproduce_the_weight_decay_run(tmp_path):
   assert _worst_direction_error(_directions(const), _directions(drift)) > 1e-2
 
 
+@pytest.mark.parametrize("norm", ["group", "layer"])
+def test_texp_is_exact_with_group_and_layer_norm_evaluation_included(tmp_path, norm):
+  """Li & Arora: the equivalence holds for any normalization. GroupNorm and LayerNorm keep
+  no running statistics, so unlike BatchNorm the *evaluation* is exactly equivariant too:
+  the test losses agree to rounding (with BatchNorm only to ~5%, above)."""
+  model = dict(MODEL, bn_epsilon=1e-30, norm=norm, norm_groups=4)
+  common = dict(model=model, epochs=2, momentum=0.9, checkpoint_every=0, param_dtype="float64")
+  wd = 5e-3
+  npz_path = write_npz(tmp_path / "small.npz", n_train=128, n_test=32)
+  with jax.enable_x64(True):
+    a = train(tiny_config(npz_path, learning_rate=STEP_DECAY, weight_decay=wd, **common),
+              tmp_path / "a")
+    b = train(tiny_config(npz_path, weight_decay=0.0, learning_rate={
+        "name": "texp", "schedule": STEP_DECAY, "weight_decay": wd, "momentum": 0.9,
+        "num_steps": 2, "unit": "epochs"}, **common), tmp_path / "b")
+    plain = train(tiny_config(npz_path, learning_rate=STEP_DECAY, weight_decay=0.0, **common),
+                  tmp_path / "plain")
+  bound = AMPLIFICATION * EPS64 * 8
+  assert _worst_direction_error(_directions(a), _directions(b)) <= bound
+  assert _worst_direction_error(_directions(a), _directions(plain)) > 1e-3  # it can fail
+  for ra, rb in zip(a.history, b.history, strict=True):
+    assert rb["train_loss"] == pytest.approx(ra["train_loss"], rel=bound)
+    assert rb["test_loss"] == pytest.approx(ra["test_loss"], rel=bound)
+    assert rb["test_accuracy"] == ra["test_accuracy"]
+
+
 def test_momentum_init_is_validated(npz_path):
   exp = {"name": "exp_lr", "init_value": 0.1, "weight_decay": 5e-4, "momentum": 0.9}
   with pytest.raises(ValueError, match="weight_decay=0"):
