@@ -276,29 +276,51 @@ _LINE_STYLES = [("-", None), ("--", None), (":", None), ("-.", None), ("-", "o")
 
 
 def plot_mean_curve(ax, histories: Sequence[Sequence[Mapping[str, float]]], key: str, *,
-                    scale: float = 1.0, **style) -> None:
+                    scale: float = 1.0, after_stop: str = "hold", **style) -> None:
   """Draws the mean over seeds of metric ``key`` per epoch, with a +-1 std band.
 
   Args:
     ax: a matplotlib axes.
-    histories: one history (list of epoch records) per seed; epochs missing from
-      some seeds (e.g. AutoDecay stopping early) are averaged over the seeds that have them.
+    histories: one history (list of epoch records) per seed. Seeds may stop early
+      (AutoDecay's rule): see ``after_stop``.
     key: the metric.
     scale: multiplies the values (``100`` for accuracies in %).
+    after_stop: ``"hold"`` (default): a seed that stopped keeps its last value at the later
+      epochs -- its final model is what it delivers --, so every epoch averages all seeds,
+      and each stop is marked with an ``x`` on the mean curve; ``"drop"``: later epochs
+      average only the seeds still running (the mean then jumps when a seed stops, as a
+      survivor average does).
     **style: passed to ``ax.plot`` (``label``, ``color``, ``linestyle``...).
+
+  Raises:
+    ValueError: an unknown ``after_stop``.
   """
+  if after_stop not in ("hold", "drop"):
+    raise ValueError(f"after_stop must be 'hold' or 'drop', got {after_stop!r}")
+  per_seed = [{int(r["epoch"]): scale * float(r[key]) for r in history if key in r}
+              for history in histories]
+  per_seed = [values for values in per_seed if values]
+  epochs = np.array(sorted({e for values in per_seed for e in values}))
+  stops = [max(values) for values in per_seed if max(values) < epochs[-1]]
   by_epoch: dict[int, list[float]] = {}
-  for history in histories:
-    for record in history:
-      if key in record:
-        by_epoch.setdefault(int(record["epoch"]), []).append(scale * float(record[key]))
-  epochs = np.array(sorted(by_epoch))
+  for values in per_seed:
+    last = max(values)
+    for e in epochs:
+      if e in values:
+        by_epoch.setdefault(int(e), []).append(values[e])
+      elif e > last and after_stop == "hold":
+        by_epoch.setdefault(int(e), []).append(values[last])
+  epochs = np.array([e for e in epochs if int(e) in by_epoch])
   mean = np.array([np.mean(by_epoch[e]) for e in epochs])
   std = np.array([np.std(by_epoch[e], ddof=1) if len(by_epoch[e]) > 1 else 0.0
                   for e in epochs])
   (line,) = ax.plot(epochs, mean, **style)
   ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2,
                   linewidth=0)
+  if stops and after_stop == "hold":
+    index = np.searchsorted(epochs, stops)
+    ax.plot(epochs[index], mean[index], "x", color=line.get_color(), markersize=6,
+            linestyle="none")
 
 
 def decay_epochs(history: Sequence[Mapping[str, float]]) -> list[int]:

@@ -128,3 +128,23 @@ def test_plot_in_epochs_without_steps_per_epoch_names_the_option(tmp_path, capsy
   assert "pass steps_per_epoch" not in err and not (tmp_path / "x.png").exists()
   assert cli.main(["plot", spec, "--steps", "10", "--steps-per-epoch", "0"]) == 2
   assert "--steps-per-epoch must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_mean_curve_holds_a_stopped_seed_at_its_last_value():
+  """AutoDecay stops seeds early: by default the mean keeps every seed (a stopped run's last
+  value carries on) instead of averaging only the survivors."""
+  from matplotlib.figure import Figure
+
+  histories = [[{"epoch": e, "acc": 0.5} for e in (1, 2)],  # stops after epoch 2
+               [{"epoch": e, "acc": v} for e, v in ((1, 0.7), (2, 0.7), (3, 0.9), (4, 0.9))]]
+  ax = Figure().subplots()
+  plotting.plot_mean_curve(ax, histories, "acc", scale=100)
+  line, stops = ax.get_lines()
+  np.testing.assert_allclose(line.get_xdata(), [1, 2, 3, 4])
+  np.testing.assert_allclose(line.get_ydata(), [60, 60, 70, 70])
+  np.testing.assert_allclose(stops.get_xydata(), [[2, 60]])  # the stop is marked
+  ax = Figure().subplots()
+  plotting.plot_mean_curve(ax, histories, "acc", scale=100, after_stop="drop")
+  np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [60, 60, 90, 90])
+  with pytest.raises(ValueError, match="after_stop must be 'hold' or 'drop', got 'mean'"):
+    plotting.plot_mean_curve(ax, histories, "acc", after_stop="mean")
