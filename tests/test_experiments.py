@@ -2,6 +2,7 @@
 learning-rate and momentum specs build (no training here; the scripts' results are in
 experiments/RESULTS.md)."""
 
+import json
 import pathlib
 import runpy
 
@@ -136,7 +137,7 @@ def test_gd_vs_sgd_then_convergence_intervals_write_results(tmp_path):
 def test_budgeted_training_takes_1cycle_peak_from_the_range_test(tmp_path):
   record = runpy.run_path(str(EXPERIMENTS / "budgeted_training.py"))["main"]([
       "--workdir", str(tmp_path / "runs"), "--seeds", "0", "1", "--budgets", "3",
-      "--num-train", "512", "--results", str(tmp_path / "b.json"),
+      "--num-train", "512", "--no-extra", "--results", str(tmp_path / "b.json"),
       "--figures", str(tmp_path)])
   _check_record(record)
   peak = record["range_test"]["minimum/10"]
@@ -144,6 +145,37 @@ def test_budgeted_training_takes_1cycle_peak_from_the_range_test(tmp_path):
   # ranks (top 1, top 3), step vs linear, the unbudgeted arm (not tested), 1cycle vs step
   assert [c.get("test") for c in record["claims"]] == ["rank", "rank", "paired_t", None,
                                                         "paired_t"]
+
+
+def test_budgeted_training_staircases_long_budget_and_their_claims():
+  """The extra arms build as specified, and claims() gives each its test (on made-up
+  per-seed values: the decisions themselves are tests/test_results.py's)."""
+  module = runpy.run_path(str(EXPERIMENTS / "budgeted_training.py"))
+  from lrsched.schedules import from_spec
+  runs = module["configs"]()
+  for budget in (3, 12):
+    total = budget * 20
+    for profile in ("linear", "rex", "exponential"):
+      spec = runs[f"{budget} epochs/{profile}, 4 levels"].learning_rate
+      values = {round(float(from_spec(dict(spec))(t)), 7) for t in range(total)}
+      assert len(values) == 4 and max(values) == pytest.approx(0.1), (budget, profile)
+    exponential = from_spec(dict(runs[f"{budget} epochs/exponential, every step"].learning_rate))
+    assert float(exponential(total)) == pytest.approx(1e-3)
+  assert runs["48 epochs/step"].epochs == 48 and "48 epochs/cosine" not in runs
+  rng = np.random.default_rng(0)
+  res = {b: {n: list(rng.uniform(0.3, 0.5, 5)) for n in module["schedules"](1)}
+         for b in (3, 6, 12)}
+  for budget in (3, 12):
+    res[budget].update({f"{p}, 4 levels": list(rng.uniform(0.3, 0.5, 5))
+                        for p in ("linear", "rex", "exponential")})
+    res[budget]["exponential, every step"] = list(rng.uniform(0.3, 0.5, 5))
+  res[48] = {"step": list(rng.uniform(0.5, 0.6, 5)), "linear": list(rng.uniform(0.5, 0.6, 5))}
+  made = module["claims"](res, {12: res[12]})
+  tests = [c.get("test") for c in made]
+  assert tests.count("equivalence") == 1 and None not in tests  # the long arm is tested
+  assert sum("sampling rate" in c["claim"] for c in made) == 6
+  assert [c["claim"].split()[0] for c in made[-2:]] == ["CLR", "SGDR"]
+  assert made[0]["test"] == "rank" and "4 levels" not in json.dumps(made[0])  # ranks: 8 only
 
 
 def test_wide_spectrum_small_writes_results_the_report_renders(tmp_path):
