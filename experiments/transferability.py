@@ -3,8 +3,13 @@
 Source task: CIFAR-10 classes 0-4 (airplane, automobile, bird, cat, deer) of the real
 subset at 16x16, ``configs/cifar16_step_decay.py`` (WRN-10-1, 0.1 -> 0.01 -> 0.001 at
 epochs 15 and 23 of 30), keeping the model at the end of each stage (epochs 15, 23,
-30). Target task: classes 5-9 (dog, frog, horse, ship, truck). Each stage's model is
-transferred two ways:
+30). Target tasks, as the paper's Table 2 has four (ImageNet -> Caltech256, CUB-200,
+MITIndoors and the dissimilar Sketch250): classes 5-9 (dog, frog, horse, ship, truck) as
+they are (``natural``), in grayscale (``grayscale``: a mild domain shift) and as edge maps
+(``sketch``: the Sobel gradient magnitude of the grayscale image, a line drawing of it --
+the dissimilar target, like Sketch250). The grayscale and sketch images are written once to
+``<workdir>/targets/<name>.npz`` at 32x32 and average-pooled to 16x16 like the source.
+Each stage's model is transferred to each target two ways:
 
 * **fix**: fixed features (eval-mode BatchNorm, the pooled features before the head),
   a multinomial logistic regression fit on the target training images (L-BFGS, L2 1e-3);
@@ -13,7 +18,8 @@ transferred two ways:
 
 Transferability of what stage i added: ``(tacc_i - tacc_{i-1}) / (acc_i - acc_{i-1})``
 (``acc``: source test accuracy; ``tacc``: target test accuracy). Five seeds. Run (7
-minutes on 2 CPU cores, measured 2026-11-29; finished runs are read back)::
+minutes on 2 CPU cores with the natural target alone, measured 2026-11-29; about 6 more for
+the two other targets, estimated; finished runs are read back)::
 
   python experiments/transferability.py --workdir runs/transfer
 
@@ -22,11 +28,13 @@ transferabilities, and the claims with their verdicts; RESULTS.md section 7 is g
 from it) and ``experiments/figures/transferability.png``. Paper's claim (ImageNet ->
 Caltech256, CUB-200, MITIndoors, Sketch250): what later stages add is specific to the
 source task: stage 2's additions transfer at a fraction of their source value (0.02-0.40)
-and stage 3's transfer less than stage 2's in every target. Tested (:func:`decide`): the
-ratio of mean gains over seeds below 1 for stage 2 and for stage 3, each with fixed features
-and fine-tuned, by a paired bootstrap (per-seed ratios divide by source gains of a few test
-images, some negative, and flip sign; a ratio whose mean source gain has no resolved sign is
-not resolved).
+and stage 3's transfer less than stage 2's in every target; on Sketch250 stage 3's are
+negative. Tested (:func:`decide`), per target: the ratio of mean gains over seeds below 1
+for stage 2 and for stage 3, each with fixed features and fine-tuned, by a paired
+bootstrap (per-seed ratios divide by source gains of a few test images, some negative, and
+flip sign; a ratio whose mean source gain has no resolved sign is not resolved); and on the
+sketch target, stage 3's additions lower the target accuracy (its target gain below 0,
+paired t).
 Expected (measured 2026-11-29, five seeds): source accuracy ~59 -> 65.5 -> 66%; stage 2's
 transferability ~0.1 (fixed) and ~0.2 (fine-tuned), stage 3's noise. Per seed and
 verdicts: experiments/RESULTS.md section 7.
@@ -38,6 +46,7 @@ import argparse
 import dataclasses
 import pathlib
 import runpy
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -53,7 +62,7 @@ from lrsched.train import (
     transferability,
 )
 from lrsched.train.sweep import add_results_arguments, finished_history, redecide, write_results
-from lrsched.train.verdicts import ratio_claim
+from lrsched.train.verdicts import claim, ratio_claim
 
 HERE = pathlib.Path(__file__).resolve().parent
 SOURCE_CLASSES, TARGET_CLASSES = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
@@ -72,54 +81,114 @@ def stage_ends(config: Config) -> list[int]:
   return [*config.learning_rate["boundaries"], config.epochs]
 
 
-def finetune_config(source: Config, run: pathlib.Path, epoch: int, epochs: int) -> Config:
+TARGETS = ("natural", "grayscale", "sketch")
+DISSIMILAR = "sketch"
+
+
+def _grayscale(images: np.ndarray) -> np.ndarray:
+  """ITU-R 601 luma of uint8 RGB images, ``(N, H, W)`` float."""
+  return images.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+
+
+def target_images(images: np.ndarray, kind: str) -> np.ndarray:
+  """``images`` (uint8 NHWC RGB) as target ``kind`` sees them, uint8 with 3 channels."""
+  if kind == "natural":
+    return images
+  gray = _grayscale(images)
+  if kind == "sketch":
+    padded = np.pad(gray, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    gx = (padded[:, 1:-1, 2:] - padded[:, 1:-1, :-2]) * 2 + (
+        padded[:, :-2, 2:] - padded[:, :-2, :-2]) + (padded[:, 2:, 2:] - padded[:, 2:, :-2])
+    gy = (padded[:, 2:, 1:-1] - padded[:, :-2, 1:-1]) * 2 + (
+        padded[:, 2:, :-2] - padded[:, :-2, :-2]) + (padded[:, 2:, 2:] - padded[:, :-2, 2:])
+    magnitude = np.hypot(gx, gy)
+    gray = 255.0 * magnitude / max(float(magnitude.max()), 1e-12)
+  elif kind != "grayscale":
+    raise ValueError(f"target must be one of {TARGETS}, got {kind!r}")
+  return np.repeat(np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def target_data(source: Config, workdir: pathlib.Path, kind: str) -> dict:
+  """The data spec of target ``kind``: the source's file, or a derived one in ``workdir``."""
+  spec = dict(source.data, classes=TARGET_CLASSES)
+  if kind == "natural":
+    return spec
+  path = workdir / "targets" / f"{kind}.npz"
+  if not path.exists():
+    with np.load(source.data["name"]) as arrays:
+      derived = {k: target_images(v, kind) if k.startswith("x_") else v
+                 for k, v in arrays.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, **derived)
+    partial.replace(path)  # atomic: a half-written file is never read
+  return dict(spec, name=str(path))
+
+
+def finetune_config(source: Config, run: pathlib.Path, epoch: int, epochs: int,
+                    data: dict | None = None) -> Config:
   return dataclasses.replace(
-      source, data=dict(source.data, classes=TARGET_CLASSES), epochs=epochs,
+      source, data=data or dict(source.data, classes=TARGET_CLASSES), epochs=epochs,
       learning_rate={"name": "cosine_decay", "init_value": 0.02, "decay_steps": epochs,
                      "unit": "epochs"},
       init_from={"run": str(run), "epoch": epoch, "skip": ["head"]}, checkpoint_every=0,
       keep_checkpoints=2)
 
 
-def run_seed(seed: int, workdir: pathlib.Path, epochs: int, finetune_epochs: int) -> dict:
+def _key(kind: str, mode: str) -> str:
+  """A result's key: ``fix``/``finetune`` for the natural target (the first version's
+  names), ``<target>_fix``/``<target>_finetune`` for the others."""
+  return mode if kind == "natural" else f"{kind}_{mode}"
+
+
+def run_seed(seed: int, workdir: pathlib.Path, epochs: int, finetune_epochs: int,
+             targets: Sequence[str] = TARGETS) -> dict:
   source = dataclasses.replace(source_config(epochs), seed=seed)
   source_dir = workdir / f"seed{seed}" / "source"
   history = train(source, source_dir, resume=True).history
-  target_train, target_test = load_data(finetune_config(source, source_dir, 1, 1))
-  mean, std = target_train.channel_stats()
-  out = {"stage_epochs": stage_ends(source), "acc": [], "fix": [], "finetune": []}
-  for epoch in stage_ends(source):
-    out["acc"].append(history[epoch - 1]["test_accuracy"])
-    _, model, _ = load_run_model(source_dir, epoch)
-    feats = [extract_features(model, ds, mean, std) for ds in (target_train, target_test)]
-    out["fix"].append(linear_probe(feats[0], target_train.labels, feats[1],
-                                   target_test.labels)["test_accuracy"])
-    tuned, tuned_dir = (finetune_config(source, source_dir, epoch, finetune_epochs),
-                        workdir / f"seed{seed}" / f"finetune_epoch{epoch}")
-    tuned_history = (finished_history(tuned, tuned_dir)  # a rerun reads it back
-                     or train(tuned, tuned_dir, resume=True).history)
-    out["finetune"].append(tuned_history[-1]["test_accuracy"])
-  for mode in ("fix", "finetune"):
-    out[f"transferability_{mode}"] = transferability(out["acc"], out[mode])
+  out = {"stage_epochs": stage_ends(source),
+         "acc": [history[epoch - 1]["test_accuracy"] for epoch in stage_ends(source)]}
+  for kind in targets:
+    data = target_data(source, workdir, kind)
+    target_train, target_test = load_data(finetune_config(source, source_dir, 1, 1, data))
+    mean, std = target_train.channel_stats()
+    fix, finetune = out.setdefault(_key(kind, "fix"), []), out.setdefault(
+        _key(kind, "finetune"), [])
+    for epoch in stage_ends(source):
+      _, model, _ = load_run_model(source_dir, epoch)
+      feats = [extract_features(model, ds, mean, std) for ds in (target_train, target_test)]
+      fix.append(linear_probe(feats[0], target_train.labels, feats[1],
+                              target_test.labels)["test_accuracy"])
+      suffix = "" if kind == "natural" else f"_{kind}"
+      tuned, tuned_dir = (finetune_config(source, source_dir, epoch, finetune_epochs, data),
+                          workdir / f"seed{seed}" / f"finetune_epoch{epoch}{suffix}")
+      tuned_history = (finished_history(tuned, tuned_dir)  # a rerun reads it back
+                       or train(tuned, tuned_dir, resume=True).history)
+      finetune.append(tuned_history[-1]["test_accuracy"])
+    for mode in ("fix", "finetune"):
+      out[f"transferability_{_key(kind, mode)}"] = transferability(out["acc"],
+                                                                   out[_key(kind, mode)])
   return out
 
 
-def record_of(results: list[dict], seeds: list[int], config: Config) -> dict:
+def record_of(results: list[dict], seeds: list[int], config: Config,
+              targets: Sequence[str] = TARGETS) -> dict:
   """The results file: per-stage accuracies, transferabilities and the claims."""
   stages = results[0]["stage_epochs"]
+  keys = [_key(kind, mode) for kind in targets for mode in ("fix", "finetune")]
   runs = {}
   for i, epoch in enumerate(stages):
     runs[f"stage {i + 1} (epoch {epoch})"] = {
         "seeds": seeds, "epochs": [epoch] * len(seeds),
         "final": {"source_test_accuracy": [r["acc"][i] for r in results],
-                  "target_fix_accuracy": [r["fix"][i] for r in results],
-                  "target_finetune_accuracy": [r["finetune"][i] for r in results]},
-        "config": {"source": config.to_dict()} if i == 0 else {}}
+                  **{f"target_{key}_accuracy": [r[key][i] for r in results] for key in keys}},
+        "config": {"source": config.to_dict(), "targets": list(targets)} if i == 0 else {}}
   for i in range(1, len(stages)):
     runs[f"additions of stage {i + 1}"] = {
         "seeds": seeds, "epochs": [stages[i]] * len(seeds),
-        "final": {f"transferability_{m}": [r[f"transferability_{m}"][i - 1] for r in results]
-                  for m in ("fix", "finetune")}, "config": {}}
+        "final": {f"transferability_{key}": [r[f"transferability_{key}"][i - 1]
+                                             for r in results] for key in keys},
+        "config": {}}
   record = {"experiment": "transferability", "claims": [], "runs": runs}
   record["claims"] = decide(record)
   return record
@@ -141,21 +210,32 @@ def decide(record: dict) -> list[dict]:
   def gains(key: str, i: int) -> np.ndarray:
     return np.subtract(runs[stages[i]]["final"][key], runs[stages[i - 1]]["final"][key])
 
+  targets = runs[stages[0]]["config"].get("targets", ["natural"])
   claims = []
-  for mode in ("fix", "finetune"):
-    key = f"target_{mode}_accuracy"
-    claims.append(ratio_claim(
-        f"stage 2's additions transfer at a fraction of their source value ({mode}: mean "
-        f"target gain / mean source gain below 1)", "test_accuracy gain",
-        f"target gain, stage 2 ({mode})", "source gain, stage 2", gains(key, 1),
-        gains("source_test_accuracy", 1), 1.0, "<"))
-    if len(stages) > 2:
+  for kind in targets:
+    on = "" if kind == "natural" else f", {kind} target"
+    for mode in ("fix", "finetune"):
+      key = f"target_{_key(kind, mode)}_accuracy"
       claims.append(ratio_claim(
-          f"stage 3's additions transfer at a fraction of their source value ({mode}: the "
-          f"ratio below 1; the paper: below stage 2's, tested only where both are resolved)",
-          "test_accuracy gain",
-          f"target gain, stage 3 ({mode})", "source gain, stage 3", gains(key, 2),
-          gains("source_test_accuracy", 2), 1.0, "<"))
+          f"stage 2's additions transfer at a fraction of their source value ({mode}{on}: "
+          f"mean target gain / mean source gain below 1)", "test_accuracy gain",
+          f"target gain, stage 2 ({mode}{on})", "source gain, stage 2", gains(key, 1),
+          gains("source_test_accuracy", 1), 1.0, "<"))
+      if len(stages) > 2:
+        claims.append(ratio_claim(
+            f"stage 3's additions transfer at a fraction of their source value ({mode}{on}: "
+            f"the ratio below 1; the paper: below stage 2's, tested only where both are "
+            f"resolved)", "test_accuracy gain",
+            f"target gain, stage 3 ({mode}{on})", "source gain, stage 3", gains(key, 2),
+            gains("source_test_accuracy", 2), 1.0, "<"))
+  if DISSIMILAR in targets and len(stages) > 2:
+    for mode in ("fix", "finetune"):
+      claims.append(claim(
+          f"on the dissimilar target ({DISSIMILAR}), stage 3's additions lower the target "
+          f"accuracy ({mode})", "test_accuracy", f"{DISSIMILAR} accuracy after stage 3",
+          f"{DISSIMILAR} accuracy after stage 2",
+          runs[stages[2]]["final"][f"target_{_key(DISSIMILAR, mode)}_accuracy"],
+          runs[stages[1]]["final"][f"target_{_key(DISSIMILAR, mode)}_accuracy"], "<"))
   return claims
 
 
@@ -164,20 +244,26 @@ def plot(results: list[dict], path: pathlib.Path) -> None:
   fig = Figure(figsize=(11, 4), layout="constrained")
   acc_ax, ratio_ax = fig.subplots(1, 2)
   stages = np.arange(1, len(results[0]["acc"]) + 1)
-  for key, label in (("acc", "source (0-4)"), ("fix", "target (5-9), fix"),
-                     ("finetune", "target (5-9), finetune")):
+  lines = [("acc", "source (0-4)")] + [
+      (_key(kind, mode), f"{kind} target (5-9), {mode}") for kind in TARGETS
+      for mode in ("fix", "finetune") if _key(kind, mode) in results[0]]
+  for key, label in lines:
     values = 100 * np.array([r[key] for r in results])
     acc_ax.errorbar(stages, values.mean(0), yerr=values.std(0, ddof=1) if len(results) > 1
-                    else None, marker="o", capsize=3, label=label)
+                    else None, marker="o", capsize=3, label=label,
+                    linestyle="--" if key.endswith("finetune") else "-")
   acc_ax.set_xticks(stages)
   acc_ax.set_xlabel("stage of step decay")
   acc_ax.set_ylabel("test accuracy (%)")
   acc_ax.set_title(f"each stage's model, mean ± std of {len(results)} seeds", fontsize="medium")
-  acc_ax.legend(fontsize="small")
-  for offset, mode in ((-0.1, "fix"), (0.1, "finetune")):
-    values = np.array([r[f"transferability_{mode}"] for r in results])
-    ratio_ax.bar(stages[1:] + offset, values.mean(0), width=0.2, label=mode,
-                 yerr=values.std(0, ddof=1) if len(results) > 1 else None, capsize=3)
+  acc_ax.legend(fontsize="x-small", ncol=2)
+  bars = [key for key, _ in lines[1:]]
+  width = 0.8 / len(bars)
+  for i, key in enumerate(bars):
+    values = np.array([r[f"transferability_{key}"] for r in results])
+    ratio_ax.bar(stages[1:] + (i - (len(bars) - 1) / 2) * width, values.mean(0), width=width,
+                 label=key.replace("_", ", ") if "_" in key else f"natural, {key}",
+                 yerr=values.std(0, ddof=1) if len(results) > 1 else None, capsize=2)
   ratio_ax.axhline(0, color="k", linewidth=0.8)
   ratio_ax.set_xticks(stages[1:])
   ratio_ax.set_xlabel("stage whose additions are measured")
@@ -195,13 +281,16 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--epochs", type=int, default=30)
   parser.add_argument("--finetune-epochs", type=int, default=10)
+  parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=TARGETS)
   add_results_arguments(parser, HERE / "results/transferability.json", HERE / "figures")
   args = parser.parse_args(argv)
   if args.decide_only:
     return redecide(args.results, decide)
   workdir = pathlib.Path(args.workdir)
-  results = [run_seed(seed, workdir, args.epochs, args.finetune_epochs) for seed in args.seeds]
-  record = record_of(results, args.seeds, source_config(args.epochs))
+  targets = list(dict.fromkeys(args.targets))
+  results = [run_seed(seed, workdir, args.epochs, args.finetune_epochs, targets)
+             for seed in args.seeds]
+  record = record_of(results, args.seeds, source_config(args.epochs), targets)
   write_results(args.results, record)
   plot(results, pathlib.Path(args.figures) / "transferability.png")
   for item in record["claims"]:

@@ -178,6 +178,26 @@ def test_budgeted_training_staircases_long_budget_and_their_claims():
   assert made[0]["test"] == "rank" and "4 levels" not in json.dumps(made[0])  # ranks: 8 only
 
 
+def test_transferability_targets():
+  """The grayscale target is the luma; the sketch target is an edge map (zero on flat
+  regions, largest on the edge); the committed results decide as before."""
+  module = runpy.run_path(str(EXPERIMENTS / "transferability.py"))
+  images = np.zeros((2, 8, 8, 3), np.uint8)
+  images[:, :, 4:] = (200, 100, 50)  # a vertical edge between columns 3 and 4
+  gray = module["target_images"](images, "grayscale")
+  assert gray.shape == images.shape and np.all(gray[..., 0] == gray[..., 2])
+  assert gray[0, 0, 7, 0] == round(0.299 * 200 + 0.587 * 100 + 0.114 * 50)
+  sketch = module["target_images"](images, "sketch")[0, :, :, 0]
+  assert np.all(sketch[:, [0, 1, 6, 7]] == 0) and np.all(sketch[:, 3:5] == 255)
+  assert module["target_images"](images, "natural") is images
+  with pytest.raises(ValueError, match="target must be one of"):
+    module["target_images"](images, "cartoon")
+  record = json.loads((EXPERIMENTS / "results/transferability.json").read_text())
+  again = module["decide"](record)
+  assert [(c["claim"], c["verdict"]) for c in again] == [
+      (c["claim"], c["verdict"]) for c in record["claims"]]
+
+
 def test_wide_spectrum_small_writes_results_the_report_renders(tmp_path):
   """The whole pipeline at a tiny size: a GD run, lrsched hessian with the jackknife at
   both checkpoints, the JSON, the figure and RESULTS.md's block."""
