@@ -497,9 +497,13 @@ def hvp_anatomy(args) -> None:
 
 MEMORY_VARIANTS = ("gradient", "one HVP", "eigenvalues", "eigenvectors")
 """The default variants of ``--memory`` (the 2026-11-30 table)."""
-ALL_MEMORY_VARIANTS = MEMORY_VARIANTS + ("one HVP (remat)", "restarted", "restarted (remat)")
+ALL_MEMORY_VARIANTS = MEMORY_VARIANTS + ("one HVP (remat)", "restarted", "restarted (remat)",
+                                         "eigenvectors (restarted)")
 """Also: one HVP through a checkpointed linearization (``remat=True``), and the top-k by
-thick-restart Lanczos with a basis of ``--memory-max-basis`` vectors, without and with remat."""
+thick-restart Lanczos with a basis of ``--memory-max-basis`` vectors, without and with remat,
+and with its eigenvectors. A variant that returns eigenvectors also reports their *true*
+relative residuals ``|H v - lambda v| / |lambda|`` (k more HVPs, after the peak is read), the
+check of the recurrence's residual estimates."""
 
 
 def _max_rss_mib() -> float:
@@ -551,15 +555,25 @@ def memory_child(variant: str, args) -> None:
     out["seconds_per_hvp"] = (time.perf_counter() - again) / args.memory_hvp_repeats
     out["hvps"] = operator.num_matvecs
   else:
-    restarted = variant.startswith("restarted")
+    restarted = "restarted" in variant
     keep = top_eigenvalues(loss_fn, params, batch, k=args.k, tol=args.tol,
                            max_matvecs=args.memory_matvecs, remat=remat,
                            max_basis=args.memory_max_basis if restarted else None,
-                           return_eigenvectors=variant == "eigenvectors")
+                           return_eigenvectors=variant.startswith("eigenvectors"))
     out.update(hvps=keep.num_matvecs, converged=int(keep.converged.sum()),
                eigenvalues=keep.eigenvalues.tolist(), stop_reason=keep.stop_reason,
-               restarts=keep.restarts, max_basis=keep.max_basis)
+               restarts=keep.restarts, max_basis=keep.max_basis,
+               residual_estimates=np.asarray(keep.relative_residuals).tolist())
   out.update(seconds=time.perf_counter() - start, peak=_max_rss_mib(), end=_current_rss_mib())
+  if getattr(keep, "eigenvectors", None) is not None:
+    operator = DatasetHessian(loss_fn, params, batch, linearize=True)
+    spec = FlatSpec.of(params)
+    true = []
+    for value, vector in zip(keep.eigenvalues, keep.eigenvectors, strict=True):
+      v = np.asarray(spec.ravel(vector), np.float64)
+      true.append(float(np.linalg.norm(np.asarray(operator.matvec(v.astype(operator.dtype)),
+                                                  np.float64) - value * v) / abs(value)))
+    out["true_relative_residuals"] = true
   del keep
   print("MEMORY-JSON " + json.dumps(out), flush=True)
 
@@ -620,6 +634,11 @@ def memory(args) -> None:
     print(f"{r['variant']:17s} {r['baseline']:12.0f} {r['peak']:9.0f} "
           f"{r['peak'] - r['baseline']:11.0f} {r['end'] or float('nan'):10.0f} {r['hvps']:5d} "
           f"{r['seconds']:8.1f}" + extra)
+  for r in results:
+    if "true_relative_residuals" in r:
+      pairs = ", ".join(f"{v:.6g} ({e:.1e} / {t:.1e})" for v, e, t in zip(
+          r["eigenvalues"], r["residual_estimates"], r["true_relative_residuals"], strict=True))
+      print(f"{r['variant']}: eigenvalue (estimated / true relative residual): {pairs}")
   n = results[0]["n"]
   vector = 4 * n / 2**20
   print(f"n = {n} parameters: one float32 vector = {vector:.1f} MiB")
