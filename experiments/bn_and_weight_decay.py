@@ -92,6 +92,7 @@ SAME_RUN = 1e-12    # the twin: 1 - cos below this while bn+wd's GD map is stabl
 
 @dataclasses.dataclass(frozen=True)
 class Setup:
+  """The toy's fixed settings (the module doc gives their reasons)."""
   num_points: int = 128
   learning_rate: float = 0.5
   weight_decay: float = 5e-3
@@ -200,21 +201,26 @@ def summarize(traces: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, o
   out = {}
   for arm, trace in traces.items():
     excess = trace["excess"]
-    tenth = excess[-len(excess) // 10:]
+    last = -(len(excess) // 10)  # the last tenth of the steps
     gone = departures(excess)
-    out[arm] = {"max_excess_last_tenth": float(tenth.max()),
+    out[arm] = {"max_excess_last_tenth": float(excess[last:].max()),
+                "min_excess": float(excess.min()),  # >= -rounding: the minimum is right
                 "final_excess": float(excess[-1]),
-                "reached_minimum": bool(tenth.max() < AT_MINIMUM),
+                "reached_minimum": bool(excess[last:].max() < AT_MINIMUM),
                 "departures": len(gone),
-                "norm_last_tenth_min": float(trace["norm"][-len(excess) // 10:].min()),
-                "norm_last_tenth_max": float(trace["norm"][-len(excess) // 10:].max())}
+                "norm_last_tenth_min": float(trace["norm"][last:].min()),
+                "norm_last_tenth_max": float(trace["norm"][last:].max())}
     if arm == "bn+wd":
       ratio = trace["edge_ratio"]
       out[arm]["first_departure"] = gone[0] if gone else None
       reached = np.flatnonzero(excess < AT_MINIMUM)
       past = np.flatnonzero(ratio[reached[0]:] > 1.0) + reached[0] if reached.size else []
       out[arm]["first_edge_crossing"] = int(past[0]) if len(past) else None
+      out[arm]["first_departure_lag"] = (gone[0] - int(past[0]) if gone and len(past)
+                                         else None)
       out[arm]["edge_ratio_before_departures"] = [float(ratio[t - 1]) for t in gone]
+      out[arm]["edge_ratio_min_after_first_departure"] = (float(ratio[gone[0]:].min())
+                                                          if gone else None)
       out[arm]["median_period"] = float(np.median(np.diff(gone))) if len(gone) > 1 else None
   a, b = traces["bn+wd"]["params"], traces["bn, exp lr"]["params"]
   one_minus_cos = 1.0 - np.sum(a * b, 1) / (np.linalg.norm(a, axis=1)
@@ -259,6 +265,7 @@ def decide(record: dict) -> list[dict]:
 
 def plot(traces: dict[str, dict[str, np.ndarray]], seed: int, setup: Setup,
          path: pathlib.Path) -> None:
+  """The figure: one seed's excess, weight norm and edge ratio over the first steps."""
   fig = Figure(figsize=(14, 4), layout="constrained")
   axes = fig.subplots(1, 3)
   steps = np.arange(1, setup.steps + 1)
@@ -274,8 +281,8 @@ def plot(traces: dict[str, dict[str, np.ndarray]], seed: int, setup: Setup,
   axes[2].plot(steps, ratio, lw=0.8, label="bn+wd")
   axes[2].axhline(1.0, color="k", lw=0.6, linestyle=":", label="edge (1)")
   gone = departures(traces["bn+wd"]["excess"])
-  axes[2].plot(np.asarray(gone) + 1, ratio[np.asarray(gone, int) - 1], "rv", ms=3,
-               label="departures")
+  axes[2].plot(np.asarray(gone), ratio[np.asarray(gone, int) - 1], "rv", ms=3,
+               label="departures")  # at x = t, the step before departure t + 1 (1-based)
   titles = ("excess over the minimum (log)", "weight norm |w|",
             "eta (lambda_1 + lam) / 2 (bn+wd)")
   for ax, title in zip(axes, titles, strict=True):
@@ -289,6 +296,7 @@ def plot(traces: dict[str, dict[str, np.ndarray]], seed: int, setup: Setup,
 
 
 def main(argv: list[str] | None = None) -> dict:
+  """Runs the toy over the seeds, writes the results file and the figure; returns the record."""
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--seeds", type=int, nargs="+", default=list(range(8)))
   parser.add_argument("--steps", type=int, default=Setup.steps)

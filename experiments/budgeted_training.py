@@ -219,8 +219,7 @@ def claims(res: dict[int, dict[str, list[float]]],
     best other schedule's, the rival found anew in each bootstrap resample.
   * "step decay deteriorates in budgeted settings": at each budget step decay vs
     :data:`RIVAL` (paired), and whether its deficit grows as the budget shrinks (the
-    deficit at the smallest budget vs at the largest, paired by seed). A budget long
-    enough to be "unbudgeted" is not run here (every budget is <= 12 epochs): not tested.
+    deficit at the smallest budget vs at the largest, paired by seed).
   * 1cycle (peak from the range test) vs step decay at each equal budget (paired).
   * Without a budget (:data:`LONG_BUDGET` epochs, when run): step decay within
     :data:`EQUIVALENCE_MARGIN` of linear (TOST), and its deficit at the smallest budget

@@ -321,21 +321,25 @@ def _range(values: list) -> str:
 def bn_and_weight_decay_block(record: dict) -> str:
   """The toy's four arms over seeds (ranges), the cycle of BN + weight decay, the twin."""
   runs = record["runs"]
-  lines = ["| arm | seeds | at the minimum | largest excess, last 10% | departures | "
-           "weight norm, last 10% |", "|---|---|---|---|---|---|"]
+  lines = ["| arm | seeds | at the minimum | largest excess, last 10% of steps | lowest "
+           "excess | departures | weight norm, last 10% |", "|---|---|---|---|---|---|---|"]
   for arm, run in runs.items():
     final = run["final"]
     norms = final["norm_last_tenth_min"] + final["norm_last_tenth_max"]
+    raw = " (raw, not x alpha^t)" if "exp lr" in arm else ""
     lines.append(f"| {arm} | {len(run['seeds'])} | {sum(final['reached_minimum'])} of "
                  f"{len(run['seeds'])} | {_range(final['max_excess_last_tenth'])} | "
-                 f"{_range(final['departures'])} | {_range(norms)} |")
+                 f"{_range(final.get('min_excess', []))} | {_range(final['departures'])} | "
+                 f"{_range(norms)}{raw} |")
   both, twin = runs["bn+wd"]["final"], runs["bn, exp lr"]["final"]
   ratios = [r for per_seed in both["edge_ratio_before_departures"] for r in per_seed]
   lines += ["", f"Ranges over seeds ({', '.join(map(str, runs['bn+wd']['seeds']))}); "
             f"per-seed values in `experiments/results/{record['experiment']}.json`. "
             f"BatchNorm + weight decay: the ratio eta (lambda_1 + lam) / 2 first passes 1 at "
-            f"step {_range(both['first_edge_crossing'])}, the first departure follows at "
-            f"step {_range(both['first_departure'])}; a departure every "
+            f"step {_range(both['first_edge_crossing'])}, the first departure follows "
+            f"{_range(both.get('first_departure_lag', []))} steps later (step "
+            f"{_range(both['first_departure'])}); after it the ratio falls as low as "
+            f"{_range(both.get('edge_ratio_min_after_first_departure', []))}; a departure every "
             f"{_range(both['median_period'])} steps (median per seed); the ratio at the step "
             f"before a departure: {_range(ratios)} ({len(ratios)} departures). The twin: "
             f"1 - cos {_range(twin['one_minus_cos_while_stable'])} while the map is stable, "

@@ -68,7 +68,8 @@ from lrsched.train.verdicts import claim
 HERE = pathlib.Path(__file__).resolve().parent
 ENSEMBLE = 3  # the tested ensemble: the last 3 snapshots
 MEMBER_SEED_STRIDE = 100  # independent member k of test seed s: seed s + 100 k
-LONG = "sgdr snapshots 10x3"
+LONG_CYCLE = 10  # epochs: ENSEMBLE long cycles make the step-decay budget of 30
+LONG = f"sgdr snapshots {LONG_CYCLE}x{ENSEMBLE}"
 
 
 def _sgdr(base: Config, cycle: int, cycles: int) -> Config:
@@ -76,7 +77,7 @@ def _sgdr(base: Config, cycle: int, cycles: int) -> Config:
       "name": "sgdr", "peak_value": 0.1, "first_period": cycle, "unit": "epochs"})
 
 
-def configs(cycle: int = 5, cycles: int = 6, long_cycle: int = 10) -> dict[str, Config]:
+def configs(cycle: int = 5, cycles: int = 6, long_cycle: int = LONG_CYCLE) -> dict[str, Config]:
   """The runs: step decay, SGDR with ``cycles`` cycles of ``cycle`` epochs, SGDR with
   ``ENSEMBLE`` cycles of ``long_cycle`` epochs, and the independent members (step decay
   over ``long_cycle`` epochs, /10 at 50% and 75% rounded up)."""
@@ -131,7 +132,7 @@ def claims(last_m: list[list[float]], step: list[float],
   """The claims: per cycle length, the ensemble vs its last snapshot and vs step decay;
   with the long cycles, vs the independent ensemble of equal cost."""
   made = []
-  arms = [("", last_m)] + ([(" (10-epoch cycles)", long_m)] if long_m else [])
+  arms = [("", last_m)] + ([(f" ({LONG_CYCLE}-epoch cycles)", long_m)] if long_m else [])
   for label, per_seed in arms:
     ensemble = [accs[ENSEMBLE - 1] for accs in per_seed]
     last = [accs[0] for accs in per_seed]
@@ -144,9 +145,10 @@ def claims(last_m: list[list[float]], step: list[float],
               f"ensemble of the last {ENSEMBLE}{label}", "step decay", ensemble, step, ">")]
   if long_m and independent:
     made.append(claim(
-        f"a snapshot ensemble (last {ENSEMBLE}, 10-epoch cycles) beats an independent "
-        f"ensemble of the same total cost ({ENSEMBLE} step-decay runs of 10 epochs)",
-        "test_accuracy", "snapshot ensemble (10x3)", "independent ensemble (3 x 10)",
+        f"a snapshot ensemble (last {ENSEMBLE}, {LONG_CYCLE}-epoch cycles) beats an independent "
+        f"ensemble of the same total cost ({ENSEMBLE} step-decay runs of {LONG_CYCLE} epochs)",
+        "test_accuracy", f"snapshot ensemble ({LONG_CYCLE}x{ENSEMBLE})",
+        f"independent ensemble ({ENSEMBLE} x {LONG_CYCLE})",
         [accs[ENSEMBLE - 1] for accs in long_m], independent, ">"))
   return made
 
@@ -164,7 +166,8 @@ def plot(histories: dict[str, list[list[dict]]], last_m: list[list[float]],
                   label="step decay")
   if LONG in histories:
     plot_mean_curve(curve_ax, histories[LONG], "test_ensemble_accuracy", scale=100,
-                    marker="s", label="SGDR 10x3, ensemble of all snapshots so far")
+                    marker="s",
+                    label=f"SGDR {LONG_CYCLE}x{ENSEMBLE}, ensemble of all snapshots so far")
   curve_ax.set_xlabel("epoch")
   curve_ax.set_ylabel("test accuracy (%)")
   curve_ax.set_title("test accuracy per epoch", fontsize="medium")
@@ -181,11 +184,11 @@ def plot(histories: dict[str, list[list[dict]]], last_m: list[list[float]],
   if long_m:
     long_accs = 100 * np.asarray(long_m)
     m_ax.errorbar(np.arange(1, long_accs.shape[1] + 1), long_accs.mean(0), marker="s",
-                  capsize=3, color="C3", label="SGDR 10x3 (mean)",
+                  capsize=3, color="C3", label=f"SGDR {LONG_CYCLE}x{ENSEMBLE} (mean)",
                   yerr=long_accs.std(0, ddof=1) if len(long_accs) > 1 else None)
   if independent:
     m_ax.axhline(100 * np.mean(independent), color="C4", linestyle=":",
-                 label="independent ensemble, 3 x 10 epochs (mean)")
+                 label=f"independent ensemble, {ENSEMBLE} x {LONG_CYCLE} epochs (mean)")
   m_ax.set_xlabel("snapshots averaged (the last m)")
   m_ax.set_ylabel("test accuracy (%)")
   m_ax.set_title("ensemble of the last m snapshots", fontsize="medium")
@@ -201,9 +204,6 @@ def main(argv: list[str] | None = None) -> dict:
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
   parser.add_argument("--cycle", type=int, default=5, help="SGDR cycle length (epochs)")
   parser.add_argument("--cycles", type=int, default=6, help="SGDR cycles")
-  parser.add_argument("--long-cycle", type=int, default=10,
-                      help=f"the long SGDR cycle ({ENSEMBLE} of them) and each independent "
-                           f"member's epochs")
   parser.add_argument("--results", default=str(HERE / "results/snapshot_ensembles.json"),
                       help="where the raw results go")
   parser.add_argument("--figures", default=str(HERE / "figures"))
@@ -211,13 +211,19 @@ def main(argv: list[str] | None = None) -> dict:
   workdir = pathlib.Path(args.workdir)
   if args.cycles < ENSEMBLE:
     raise ValueError(f"--cycles must be >= {ENSEMBLE} (the tested ensemble), got {args.cycles}")
-  if args.long_cycle < 4:
-    raise ValueError(f"--long-cycle must be >= 4 epochs, got {args.long_cycle}")
-  runs = configs(args.cycle, args.cycles, args.long_cycle)
-  member = f"step decay {args.long_cycle}"
+  runs = configs(args.cycle, args.cycles)
+  budget = runs["step decay"].epochs
+  if args.cycle * args.cycles != budget:
+    raise ValueError(f"--cycle x --cycles must be step decay's {budget} epochs (the claims "
+                     f"compare equal budgets), got {args.cycle} x {args.cycles}")
+  every_member = [s for seed in args.seeds for s in member_seeds(seed)]
+  if len(set(every_member)) != len(every_member):
+    raise ValueError(f"--seeds {args.seeds} would share independent members (seed s uses "
+                     f"s + {MEMBER_SEED_STRIDE} k): choose seeds that differ by less than "
+                     f"{MEMBER_SEED_STRIDE}")
+  member = f"step decay {LONG_CYCLE}"
   histories = run_seeds({k: v for k, v in runs.items() if k != member}, args.seeds, workdir)
-  seeds_of_members = [s for seed in args.seeds for s in member_seeds(seed)]
-  members = run_seeds({member: runs[member]}, seeds_of_members, workdir)[member]
+  members = run_seeds({member: runs[member]}, every_member, workdir)[member]
   last_m = [last_m_ensembles(workdir / "sgdr snapshots" / f"seed{seed}") for seed in args.seeds]
   long_m = [last_m_ensembles(workdir / LONG / f"seed{seed}") for seed in args.seeds]
   independent = [independent_ensemble([workdir / member / f"seed{s}" for s in member_seeds(seed)])
@@ -239,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "member_accuracy_mean": [float(np.mean(each)) for _, each in independent],
                 f"spread_of_{ENSEMBLE}_members": [max(each) - min(each)
                                                  for _, each in independent]},
-      "epochs": [args.long_cycle * ENSEMBLE] * len(args.seeds),
+      "epochs": [LONG_CYCLE * ENSEMBLE] * len(args.seeds),
       "config": json.loads(json.dumps(runs[member].to_dict())),
       "member_histories_final_test_accuracy": [h[-1]["test_accuracy"] for h in members]}
   write_results(args.results, record)

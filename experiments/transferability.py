@@ -8,7 +8,7 @@ MITIndoors and the dissimilar Sketch250): classes 5-9 (dog, frog, horse, ship, t
 they are (``natural``), in grayscale (``grayscale``: a mild domain shift) and as edge maps
 (``sketch``: the Sobel gradient magnitude of the grayscale image, a line drawing of it --
 the dissimilar target, like Sketch250). The grayscale and sketch images are written once to
-``<workdir>/targets/<name>.npz`` at 32x32 and average-pooled to 16x16 like the source.
+``<workdir>/targets/<name>_v1.npz`` at 32x32 and average-pooled to 16x16 like the source.
 Each stage's model is transferred to each target two ways:
 
 * **fix**: fixed features (eval-mode BatchNorm, the pooled features before the head),
@@ -82,6 +82,7 @@ def stage_ends(config: Config) -> list[int]:
 
 
 TARGETS = ("natural", "grayscale", "sketch")
+TARGET_VERSION = 1  # of target_images: bump it when the transforms change
 DISSIMILAR = "sketch"
 
 
@@ -91,7 +92,11 @@ def _grayscale(images: np.ndarray) -> np.ndarray:
 
 
 def target_images(images: np.ndarray, kind: str) -> np.ndarray:
-  """``images`` (uint8 NHWC RGB) as target ``kind`` sees them, uint8 with 3 channels."""
+  """``images`` (uint8 NHWC RGB) as target ``kind`` sees them, uint8 with 3 channels.
+
+  Raises:
+    ValueError: ``kind`` is not one of :data:`TARGETS`.
+  """
   if kind == "natural":
     return images
   gray = _grayscale(images)
@@ -101,8 +106,9 @@ def target_images(images: np.ndarray, kind: str) -> np.ndarray:
         padded[:, :-2, 2:] - padded[:, :-2, :-2]) + (padded[:, 2:, 2:] - padded[:, 2:, :-2])
     gy = (padded[:, 2:, 1:-1] - padded[:, :-2, 1:-1]) * 2 + (
         padded[:, 2:, :-2] - padded[:, :-2, :-2]) + (padded[:, 2:, 2:] - padded[:, :-2, 2:])
-    magnitude = np.hypot(gx, gy)
-    gray = 255.0 * magnitude / max(float(magnitude.max()), 1e-12)
+    # A fixed scale, the same for every image and split: 4 * 255 is the largest value of
+    # one Sobel component on uint8 images (brighter edges saturate at 255).
+    gray = 255.0 * np.hypot(gx, gy) / (4 * 255.0)
   elif kind != "grayscale":
     raise ValueError(f"target must be one of {TARGETS}, got {kind!r}")
   return np.repeat(np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None], 3, axis=-1)
@@ -113,7 +119,7 @@ def target_data(source: Config, workdir: pathlib.Path, kind: str) -> dict:
   spec = dict(source.data, classes=TARGET_CLASSES)
   if kind == "natural":
     return spec
-  path = workdir / "targets" / f"{kind}.npz"
+  path = workdir / "targets" / f"{kind}_v{TARGET_VERSION}.npz"  # a new transform, a new file
   if not path.exists():
     with np.load(source.data["name"]) as arrays:
       derived = {k: target_images(v, kind) if k.startswith("x_") else v

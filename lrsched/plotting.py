@@ -310,7 +310,6 @@ def plot_mean_curve(ax, histories: Sequence[Sequence[Mapping[str, float]]], key:
         by_epoch.setdefault(int(e), []).append(values[e])
       elif e > last and after_stop == "hold":
         by_epoch.setdefault(int(e), []).append(values[last])
-  epochs = np.array([e for e in epochs if int(e) in by_epoch])
   mean = np.array([np.mean(by_epoch[e]) for e in epochs])
   std = np.array([np.std(by_epoch[e], ddof=1) if len(by_epoch[e]) > 1 else 0.0
                   for e in epochs])

@@ -6,7 +6,7 @@ import pathlib
 import runpy
 
 import jax
-import numpy as np
+import jax.numpy as jnp
 import pytest
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "experiments/bn_and_weight_decay.py"
@@ -25,9 +25,10 @@ def test_the_scale_invariant_loss_and_its_minimum(toy):
     assert float(loss(7.0 * w0)) == pytest.approx(float(loss(w0)), rel=1e-13)
     assert abs(float(jax.grad(loss)(w0) @ w0)) < 1e-13  # <grad L(w), w> = 0
     star = toy["bn_minimum"](x, y, setup.bn_scale)
-    angles = np.linspace(0, 2 * np.pi, 20001)
-    dense = min(float(loss(np.array([np.cos(t), np.sin(t)]))) for t in angles[::20])
-    assert star <= dense + 1e-12  # no direction of a dense sweep is lower
+    angles = jnp.linspace(0, 2 * jnp.pi, 200001)
+    dense = jax.vmap(lambda t: loss(jnp.stack([jnp.cos(t), jnp.sin(t)])))(angles)
+    assert star <= float(dense.min()) + 1e-13  # no direction of a finer sweep is lower
+    assert star >= float(dense.min()) - 1e-9  # and the minimum is attained near one
 
 
 def test_short_run_decides_every_claim(toy, tmp_path):
@@ -44,6 +45,9 @@ def test_short_run_decides_every_claim(toy, tmp_path):
   assert all(r > 1.0 for per_seed in final["bn+wd"]["edge_ratio_before_departures"]
              for r in per_seed)
   assert all(c < 1e-12 for c in final["bn, exp lr"]["one_minus_cos_while_stable"])
+  assert all(e > -1e-12 for arm in final.values() for e in arm["min_excess"])  # true minima
+  assert all(lag > 0 for lag in final["bn+wd"]["first_departure_lag"])
+  assert all(r < 1.0 for r in final["bn+wd"]["edge_ratio_min_after_first_departure"])
   assert [c["count"] for c in record["claims"]] == [2, 2, 2, 2, 2, 2]
   assert json.loads((tmp_path / "r.json").read_text())["claims"] == record["claims"]
   assert (tmp_path / "bn_and_weight_decay.png").stat().st_size > 1000

@@ -188,7 +188,9 @@ def test_transferability_targets():
   assert gray.shape == images.shape and np.all(gray[..., 0] == gray[..., 2])
   assert gray[0, 0, 7, 0] == round(0.299 * 200 + 0.587 * 100 + 0.114 * 50)
   sketch = module["target_images"](images, "sketch")[0, :, :, 0]
-  assert np.all(sketch[:, [0, 1, 6, 7]] == 0) and np.all(sketch[:, 3:5] == 255)
+  # Flat regions are 0; the edge's gradient is 4 x 0.299*200+0.587*100+0.114*50 = 4 x 124.2
+  # in x (out of 4 x 255), so it maps to 124.2 / 255 * 255 = 124.
+  assert np.all(sketch[:, [0, 1, 6, 7]] == 0) and np.all(sketch[:, 3:5] == 124)
   assert module["target_images"](images, "natural") is images
   with pytest.raises(ValueError, match="target must be one of"):
     module["target_images"](images, "cartoon")
@@ -196,6 +198,31 @@ def test_transferability_targets():
   again = module["decide"](record)
   assert [(c["claim"], c["verdict"]) for c in again] == [
       (c["claim"], c["verdict"]) for c in record["claims"]]
+
+
+def test_snapshot_ensembles_refuses_unequal_budgets_and_shared_members(tmp_path):
+  main = runpy.run_path(str(EXPERIMENTS / "snapshot_ensembles.py"))["main"]
+  common = ["--workdir", str(tmp_path), "--results", str(tmp_path / "r.json")]
+  with pytest.raises(ValueError, match="--cycle x --cycles must be step decay's 30 epochs"):
+    main([*common, "--cycle", "5", "--cycles", "5"])
+  with pytest.raises(ValueError, match="would share independent members"):
+    main([*common, "--seeds", "0", "100"])
+  assert not any(tmp_path.iterdir())  # refused before training anything
+
+
+def test_exp_lr_equivalence_block_renders_every_normalization():
+  block = runpy.run_path(str(EXPERIMENTS / "report.py"))["exp_lr_equivalence_block"]
+  row = {"run": "(a) step decay + wd", "test_accuracy": 0.3943, "train_loss": 1.67,
+         "final_lr": 0.001, "weight_norm": 20.3, "max_abs_acc_diff_vs_a": 0.0,
+         "max_rel_train_loss_diff_vs_a": 0.0, "epochs_with_equal_test_accuracy": 10,
+         "worst_1_minus_cos_vs_a": 1e-16}
+  record = {"experiment": "exp_lr_equivalence", "claims": [],
+            "setup": {"epochs": 10, "depth": 8, "seed": 0, "dtype": "float64",
+                      "data": "cifar10_subset"},
+            "norms": {n: {"rows": {"a": row}, "curves": {}} for n in ("batch", "group")}}
+  text = block(record)
+  assert "**batch norm**" in text and "**group norm**" in text
+  assert "| (a) step decay + wd | 39.43 |" in text and "10 of 10" in text
 
 
 def test_wide_spectrum_small_writes_results_the_report_renders(tmp_path):

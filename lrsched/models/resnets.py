@@ -90,11 +90,12 @@ class _Norm:
 
 
 def _check_norm(norm: str, norm_groups: int, widths: Sequence[int]) -> None:
+  """``norm`` is one of :data:`NORMS`; for ``"group"``, ``norm_groups`` divides ``widths``."""
   if norm not in NORMS:
     raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-  _check_positive_int("norm_groups", norm_groups)
   if norm == "group":
-    widths = tuple(sorted({16, *widths}))
+    _check_positive_int("norm_groups", norm_groups)
+    widths = tuple(sorted(set(widths)))
     if any(width % norm_groups for width in widths):
       raise ValueError(f"norm_groups must divide every layer width {widths}, got {norm_groups}")
 
@@ -116,7 +117,12 @@ class FixedLinear(nnx.Module):
 
 
 class PreActBlock(nnx.Module):
-  """BN-ReLU-conv3x3-(dropout)-BN-ReLU-conv3x3 with an identity or 1x1 shortcut."""
+  """Norm-ReLU-conv3x3-(dropout)-Norm-ReLU-conv3x3 with an identity or 1x1 shortcut.
+
+  The normalization is ``norm`` (``"batch"``, ``"group"`` with ``norm_groups`` groups
+  dividing ``in_ch`` and ``out_ch``, or ``"layer"``) with epsilon ``bn_epsilon``; see the
+  module doc for ``scale_invariant``.
+  """
 
   def __init__(self, in_ch: int, out_ch: int, stride: int, dropout_rate: float,
                scale_invariant: bool, *, rngs: nnx.Rngs, bn_epsilon: float = _BN_EPSILON,
@@ -159,7 +165,7 @@ class _PreActNet(nnx.Module):
     self.dtype = dtype = check_compute_dtype(dtype)
     if not bn_epsilon > 0:
       raise ValueError(f"bn_epsilon must be > 0, got {bn_epsilon!r}")
-    _check_norm(norm, norm_groups, widths)
+    _check_norm(norm, norm_groups, (16, *widths))  # the stem's 16 channels too
     make = _Norm(norm, norm_groups, bn_epsilon, dtype)
     _check_positive_int("num_classes", num_classes)
     _check_positive_int("in_channels", in_channels)

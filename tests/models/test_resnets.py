@@ -7,7 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
-from lrsched.models import Fixed, PreResNet, WideResNet, build_model
+from lrsched.models import Fixed, PreActBlock, PreResNet, WideResNet, build_model
 
 
 def _num_params(model, *filters):
@@ -84,6 +84,12 @@ def test_scale_invariant_variant_trains_only_normalized_weights(make):
   assert abs(float(change)) > 1e-3
 
 
+def test_a_block_alone_takes_groups_dividing_its_own_widths():
+  block = PreActBlock(24, 24, 1, 0.0, False, norm="group", norm_groups=12, rngs=nnx.Rngs(0))
+  assert block.norm1.num_groups == 12
+  PreResNet(8, norm="layer", norm_groups=7, rngs=nnx.Rngs(0))  # groups ignored unless "group"
+
+
 def test_group_and_layer_norm_layers():
   """GroupNorm's statistics are per example and group of channels (LayerNorm: one group);
   they keep no running statistics, so train and eval modes are the same function."""
@@ -126,6 +132,8 @@ def test_dropout_only_in_train_mode():
      "norm_groups must divide every layer width \\(16, 32, 64\\), got 3"),
     (lambda: WideResNet(10, 1, norm="group", norm_groups=0, rngs=nnx.Rngs(0)),
      "norm_groups must be a positive integer, got 0"),
+    (lambda: PreActBlock(24, 36, 1, 0.0, False, norm="group", norm_groups=8, rngs=nnx.Rngs(0)),
+     "norm_groups must divide every layer width \\(24, 36\\), got 8"),
 ])
 def test_bad_arguments_raise(make, match):
   with pytest.raises(ValueError, match=match):
