@@ -68,6 +68,7 @@ import itertools
 import json
 import math
 import os
+import pathlib
 import platform
 import random
 import re
@@ -574,6 +575,9 @@ def memory_child(variant: str, args) -> None:
       true.append(float(np.linalg.norm(np.asarray(operator.matvec(v.astype(operator.dtype)),
                                                   np.float64) - value * v) / abs(value)))
     out["true_relative_residuals"] = true
+    if args.memory_save_vectors:  # for the parent's overlap of two variants' vectors
+      path = pathlib.Path(args.memory_save_vectors) / f"{variant}.npy"
+      np.save(path, np.stack([np.asarray(spec.ravel(v), np.float32) for v in keep.eigenvectors]))
   del keep
   print("MEMORY-JSON " + json.dumps(out), flush=True)
 
@@ -615,7 +619,9 @@ def memory(args) -> None:
                "--batch-size", str(args.batch_size), "--k", str(args.k), "--tol", str(args.tol),
                "--memory-matvecs", str(args.memory_matvecs), "--memory-model",
                args.memory_model, "--memory-max-basis", str(args.memory_max_basis),
-               "--memory-hvp-repeats", str(args.memory_hvp_repeats), *fitted]
+               "--memory-hvp-repeats", str(args.memory_hvp_repeats), *fitted,
+               *(["--memory-save-vectors", args.memory_save_vectors]
+                 if args.memory_save_vectors else [])]
     done = subprocess.run(command, capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("MEMORY-JSON ")]
     if done.returncode or not lines:
@@ -639,6 +645,15 @@ def memory(args) -> None:
       pairs = ", ".join(f"{v:.6g} ({e:.1e} / {t:.1e})" for v, e, t in zip(
           r["eigenvalues"], r["residual_estimates"], r["true_relative_residuals"], strict=True))
       print(f"{r['variant']}: eigenvalue (estimated / true relative residual): {pairs}")
+  saved = [pathlib.Path(args.memory_save_vectors or ".") / f"{r['variant']}.npy"
+           for r in results if "true_relative_residuals" in r]
+  if args.memory_save_vectors and len(saved) == 2:
+    first, second = (np.load(path, mmap_mode="r") for path in saved)
+    overlap = np.abs(np.asarray(first, np.float64) @ np.asarray(second, np.float64).T)
+    print(f"|cos| between the eigenvectors of {saved[0].stem} (rows) and {saved[1].stem} "
+          f"(columns):")
+    for i, row in enumerate(overlap):
+      print(f"  {i + 1:2d}: " + " ".join(f"{x:5.3f}" for x in row))
   n = results[0]["n"]
   vector = 4 * n / 2**20
   print(f"n = {n} parameters: one float32 vector = {vector:.1f} MiB")
@@ -763,6 +778,9 @@ def main() -> None:
                       help="mode 4's one-HVP variants: warm HVPs timed after the first")
   parser.add_argument("--memory-fit-steps", type=int, default=0,
                       help="mode 4: SGD steps on the batch first (0: the initialization)")
+  parser.add_argument("--memory-save-vectors", default=None,
+                      help="mode 4: a folder where variants with eigenvectors save them; with "
+                           "two such variants, their eigenvectors' overlaps are printed")
   parser.add_argument("--memory-params", help=argparse.SUPPRESS)
   parser.add_argument("--memory-child", choices=ALL_MEMORY_VARIANTS, help=argparse.SUPPRESS)
   parser.add_argument("--trace-variance", action="store_true",

@@ -26,6 +26,19 @@ def _worst_direction_error(a, b):
              for x, y in zip(a, b, strict=True))
 
 
+WD = 5e-3  # large, so that the runs without the equivalence differ clearly in 8 steps
+
+
+def _step_decay_and_texp(npz_path, common, tmp_path):
+  """(a) step decay with weight decay WD and (b) its texp twin without, 2 epochs each."""
+  a = train(tiny_config(npz_path, learning_rate=STEP_DECAY, weight_decay=WD, **common),
+            tmp_path / "a")
+  b = train(tiny_config(npz_path, weight_decay=0.0, learning_rate={
+      "name": "texp", "schedule": STEP_DECAY, "weight_decay": WD, "momentum": 0.9,
+      "num_steps": 2, "unit": "epochs"}, **common), tmp_path / "b")
+  return a, b
+
+
 def test_texp_and_exp_lr_configs_reproduce_the_weight_decay_run(tmp_path):
   """The equivalent runs agree to float64 rounding; without the momentum init they do not.
 
@@ -43,18 +56,13 @@ def test_texp_and_exp_lr_configs_reproduce_the_weight_decay_run(tmp_path):
   """
   model = dict(MODEL, bn_epsilon=1e-30)
   common = dict(model=model, epochs=2, momentum=0.9, checkpoint_every=0, param_dtype="float64")
-  wd = 5e-3  # large, so that the runs without the equivalence differ clearly in 8 steps
   npz_path = write_npz(tmp_path / "small.npz", n_train=128, n_test=32)  # 4 batches of 32
   with jax.enable_x64(True):
-    a = train(tiny_config(npz_path, learning_rate=STEP_DECAY, weight_decay=wd, **common),
-              tmp_path / "a")
-    b = train(tiny_config(npz_path, weight_decay=0.0, learning_rate={
-        "name": "texp", "schedule": STEP_DECAY, "weight_decay": wd, "momentum": 0.9,
-        "num_steps": 2, "unit": "epochs"}, **common), tmp_path / "b")
+    a, b = _step_decay_and_texp(npz_path, common, tmp_path)
     # A constant rate with weight decay vs its closed form exp_lr with the momentum init.
-    const = train(tiny_config(npz_path, learning_rate=0.1, weight_decay=wd, **common),
+    const = train(tiny_config(npz_path, learning_rate=0.1, weight_decay=WD, **common),
                   tmp_path / "const")
-    exp = {"name": "exp_lr", "init_value": 0.1, "weight_decay": wd, "momentum": 0.9}
+    exp = {"name": "exp_lr", "init_value": 0.1, "weight_decay": WD, "momentum": 0.9}
     c = train(tiny_config(npz_path, learning_rate=exp, weight_decay=0.0, momentum_init="exp_lr",
                           **common), tmp_path / "c")
     # Without the momentum init the closed form drifts (the reason the init exists).
@@ -82,14 +90,9 @@ def test_texp_is_exact_with_group_and_layer_norm_evaluation_included(tmp_path, n
   the test losses agree to rounding (with BatchNorm only to ~5%, above)."""
   model = dict(MODEL, bn_epsilon=1e-30, norm=norm, norm_groups=4)
   common = dict(model=model, epochs=2, momentum=0.9, checkpoint_every=0, param_dtype="float64")
-  wd = 5e-3
   npz_path = write_npz(tmp_path / "small.npz", n_train=128, n_test=32)
   with jax.enable_x64(True):
-    a = train(tiny_config(npz_path, learning_rate=STEP_DECAY, weight_decay=wd, **common),
-              tmp_path / "a")
-    b = train(tiny_config(npz_path, weight_decay=0.0, learning_rate={
-        "name": "texp", "schedule": STEP_DECAY, "weight_decay": wd, "momentum": 0.9,
-        "num_steps": 2, "unit": "epochs"}, **common), tmp_path / "b")
+    a, b = _step_decay_and_texp(npz_path, common, tmp_path)
     plain = train(tiny_config(npz_path, learning_rate=STEP_DECAY, weight_decay=0.0, **common),
                   tmp_path / "plain")
   bound = AMPLIFICATION * EPS64 * 8
