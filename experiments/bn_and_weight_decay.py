@@ -47,7 +47,7 @@ minimum, so two float64 runs of one map part there, see RESULTS.md) and does not
 minimum either; every departure starts past the edge (``eta (lambda_1 + lam)/2 > 1`` at the
 step before it).
 
-Run (8 seeds x 4 arms, a few seconds each; ``--seeds`` to change them)::
+Run (8 seeds x 4 arms, about 2 minutes on 2 shared CPU cores; ``--seeds`` to change them)::
 
   python experiments/bn_and_weight_decay.py
 
