@@ -83,12 +83,12 @@ def test_texp_and_exp_lr_configs_reproduce_the_weight_decay_run(tmp_path):
   assert _worst_direction_error(_directions(const), _directions(drift)) > 1e-2
 
 
-@pytest.mark.parametrize("norm", ["group", "layer"])
-def test_texp_is_exact_with_group_and_layer_norm_evaluation_included(tmp_path, norm):
-  """Li & Arora: the equivalence holds for any normalization. GroupNorm and LayerNorm keep
-  no running statistics, so unlike BatchNorm the *evaluation* is exactly equivariant too:
-  the test losses agree to rounding (with BatchNorm only to ~5%, above)."""
-  model = dict(MODEL, bn_epsilon=1e-30, norm=norm, norm_groups=4)
+def test_texp_is_exact_with_group_norm_evaluation_included(tmp_path):
+  """Li & Arora: the equivalence holds for any normalization. GroupNorm (and LayerNorm, its
+  one-group case: the same layer, tests/models/test_resnets.py) keeps no running statistics,
+  so unlike BatchNorm the *evaluation* is exactly equivariant too: the test losses agree to
+  rounding (with BatchNorm only to ~5%, above)."""
+  model = dict(MODEL, bn_epsilon=1e-30, norm="group", norm_groups=4)
   common = dict(model=model, epochs=2, momentum=0.9, checkpoint_every=0, param_dtype="float64")
   npz_path = write_npz(tmp_path / "small.npz", n_train=128, n_test=32)
   with jax.enable_x64(True):
