@@ -186,13 +186,18 @@ def simulate(seed: int, setup: Setup) -> dict[str, dict[str, np.ndarray]]:
   return traces
 
 
+def first_reached(excess: np.ndarray) -> int | None:
+  """The first step (0-based) whose excess is below AT_MINIMUM, or None."""
+  reached = np.flatnonzero(excess < AT_MINIMUM)
+  return int(reached[0]) if reached.size else None
+
+
 def departures(excess: np.ndarray) -> list[int]:
   """Steps (0-based) where the excess rises above DEPARTED after first reaching AT_MINIMUM."""
-  reached = np.flatnonzero(excess < AT_MINIMUM)
-  if reached.size == 0:
+  start = first_reached(excess)
+  if start is None:
     return []
   above = excess > DEPARTED
-  start = int(reached[0])
   return [t for t in range(start + 1, len(excess)) if above[t] and not above[t - 1]]
 
 
@@ -213,8 +218,8 @@ def summarize(traces: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, o
     if arm == "bn+wd":
       ratio = trace["edge_ratio"]
       out[arm]["first_departure"] = gone[0] if gone else None
-      reached = np.flatnonzero(excess < AT_MINIMUM)
-      past = np.flatnonzero(ratio[reached[0]:] > 1.0) + reached[0] if reached.size else []
+      start = first_reached(excess)
+      past = np.flatnonzero(ratio[start:] > 1.0) + start if start is not None else []
       out[arm]["first_edge_crossing"] = int(past[0]) if len(past) else None
       out[arm]["first_departure_lag"] = (gone[0] - int(past[0]) if gone and len(past)
                                          else None)

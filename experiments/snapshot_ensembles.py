@@ -88,13 +88,25 @@ def configs(cycle: int = 5, cycles: int = 6, long_cycle: int = LONG_CYCLE) -> di
           LONG: _sgdr(base, long_cycle, ENSEMBLE), f"step decay {long_cycle}": member}
 
 
-def load_snapshot_accuracies(run_dir: pathlib.Path) -> list[float]:
-  """Test accuracy of each snapshot of a finished run, oldest first."""
+def _test_set(run_dir: pathlib.Path) -> tuple[np.ndarray, np.ndarray]:
+  """The normalized test images and labels of a finished run's data."""
   config, _, _ = load_run_model(run_dir)
   train_ds, test_ds = load_data(config)
-  images = normalize(test_ds.images, *train_ds.channel_stats())
-  return [float(np.mean(ensemble_predict([m], images).argmax(-1) == test_ds.labels))
-          for m in load_snapshot_models(run_dir)]
+  return normalize(test_ds.images, *train_ds.channel_stats()), test_ds.labels
+
+
+def _accuracy(models: list, images: np.ndarray, labels: np.ndarray) -> float:
+  """Test accuracy of the softmax average of ``models``."""
+  return float(np.mean(ensemble_predict(models, images).argmax(-1) == labels))
+
+
+def snapshot_accuracies(run_dir: pathlib.Path) -> tuple[list[float], list[float]]:
+  """For a finished ``snapshots=True`` run: the test accuracy of the ensemble of the last
+  ``m`` snapshots for ``m = 1, 2, ...``, and of each snapshot (oldest first)."""
+  images, labels = _test_set(run_dir)
+  models = load_snapshot_models(run_dir)
+  return ([_accuracy(models[-m:], images, labels) for m in range(1, len(models) + 1)],
+          [_accuracy([m], images, labels) for m in models])
 
 
 def member_seeds(seed: int) -> list[int]:
@@ -104,26 +116,11 @@ def member_seeds(seed: int) -> list[int]:
 
 def independent_ensemble(run_dirs: list[pathlib.Path]) -> tuple[float, list[float]]:
   """Test accuracy of the softmax average of the finished runs ``run_dirs`` (and of each)."""
-  loaded = [load_run_model(d) for d in run_dirs]
-  config = loaded[0][0]
-  train_ds, test_ds = load_data(config)
-  images = normalize(test_ds.images, *train_ds.channel_stats())
-  models = [model for _, model, _ in loaded]
+  images, labels = _test_set(run_dirs[0])
+  models = [load_run_model(d)[1] for d in run_dirs]
   for model in models:
     model.eval()
-  each = [float(np.mean(ensemble_predict([m], images).argmax(-1) == test_ds.labels))
-          for m in models]
-  return float(np.mean(ensemble_predict(models, images).argmax(-1) == test_ds.labels)), each
-
-
-def last_m_ensembles(run_dir: pathlib.Path) -> list[float]:
-  """Test accuracy of the ensemble of the last ``m`` snapshots, for ``m = 1, 2, ...``."""
-  config, _, _ = load_run_model(run_dir)
-  train_ds, test_ds = load_data(config)
-  images = normalize(test_ds.images, *train_ds.channel_stats())
-  models = load_snapshot_models(run_dir)
-  return [float(np.mean(ensemble_predict(models[-m:], images).argmax(-1) == test_ds.labels))
-          for m in range(1, len(models) + 1)]
+  return _accuracy(models, images, labels), [_accuracy([m], images, labels) for m in models]
 
 
 def claims(last_m: list[list[float]], step: list[float],
@@ -224,21 +221,21 @@ def main(argv: list[str] | None = None) -> dict:
   member = f"step decay {LONG_CYCLE}"
   histories = run_seeds({k: v for k, v in runs.items() if k != member}, args.seeds, workdir)
   members = run_seeds({member: runs[member]}, every_member, workdir)[member]
-  last_m = [last_m_ensembles(workdir / "sgdr snapshots" / f"seed{seed}") for seed in args.seeds]
-  long_m = [last_m_ensembles(workdir / LONG / f"seed{seed}") for seed in args.seeds]
+  short, long = ([snapshot_accuracies(workdir / name / f"seed{seed}") for seed in args.seeds]
+                 for name in ("sgdr snapshots", LONG))
+  last_m, long_m = [m for m, _ in short], [m for m, _ in long]
   independent = [independent_ensemble([workdir / member / f"seed{s}" for s in member_seeds(seed)])
                  for seed in args.seeds]
   step = [h[-1]["test_accuracy"] for h in histories["step decay"]]
   made = claims(last_m, step, long_m, [acc for acc, _ in independent])
   record = results_record("snapshot_ensembles", made, histories, runs, args.seeds,
                           ["test_accuracy", "train_loss"])
-  for name, per_seed in (("sgdr snapshots", last_m), (LONG, long_m)):
+  for name, per_seed in (("sgdr snapshots", short), (LONG, long)):
     final = record["runs"][name]["final"]
-    for m in range(1, len(per_seed[0]) + 1):
-      final[f"ensemble_last_{m}_accuracy"] = [accs[m - 1] for accs in per_seed]
-    snapshots = [load_snapshot_accuracies(workdir / name / f"seed{seed}") for seed in args.seeds]
+    for m in range(1, len(per_seed[0][0]) + 1):
+      final[f"ensemble_last_{m}_accuracy"] = [accs[m - 1] for accs, _ in per_seed]
     final[f"spread_of_last_{ENSEMBLE}_snapshots"] = [
-        max(a[-ENSEMBLE:]) - min(a[-ENSEMBLE:]) for a in snapshots]
+        max(each[-ENSEMBLE:]) - min(each[-ENSEMBLE:]) for _, each in per_seed]
   record["runs"]["independent ensemble"] = {
       "seeds": list(args.seeds), "member_seeds": [member_seeds(s) for s in args.seeds],
       "final": {"ensemble_accuracy": [acc for acc, _ in independent],
