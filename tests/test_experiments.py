@@ -73,26 +73,46 @@ def test_config_files_load_and_build(path):
 @pytest.mark.slow
 @pytest.mark.manual
 def test_ps10_patterns_writes_results_the_report_can_read(tmp_path):
-  """A 4-epoch, 2-seed pass: every run trains, the claims carry computed verdicts."""
+  """A 4-epoch, 2-seed pass: every run trains (the long one in chunks), every claim's verdict
+  follows from its values, and a second pass reads everything back unchanged."""
   import importlib.util
 
-  from lrsched.train.verdicts import paired_verdict
-
   module = runpy.run_path(str(EXPERIMENTS / "ps10_patterns.py"))
-  record = module["main"](["--workdir", str(tmp_path / "runs"), "--seeds", "0", "1",
-                           "--epochs", "4", "--results", str(tmp_path / "r.json"),
-                           "--figures", str(tmp_path / "fig")])
+  argv = ["--workdir", str(tmp_path / "runs"), "--seeds", "0", "1", "--epochs", "4",
+          "--results", str(tmp_path / "r.json"), "--figures", str(tmp_path / "fig")]
+  record = module["main"](argv)
   assert (tmp_path / "r.json").is_file() and (tmp_path / "fig/ps10_fig10.png").is_file()
-  assert "label_flip/1-NN on raw inputs" in record["runs"]
-  for item in record["claims"]:
-    if item["verdict"] != "not tested":
-      assert len(item["a_values"]) == 2
-      assert paired_verdict(item["a_values"], item["b_values"],
-                            item["direction"])["verdict"] == item["verdict"]
+  assert len(record["runs"]["label_flip/1-NN on raw inputs"]["final"]["test_accuracy"]) == 2
+  long = record["runs"][module["LONG"]]
+  assert all(4 <= e <= 20 and e % 4 == 0 for e in long["epochs"])
+  assert record["runs"]["clean/constant 0.001"]["epochs"] == [4, 4]
+  assert {c["test"] for c in record["claims"]} == {"paired_t", "binomial", "equivalence"}
+  _check_record(record)
+  first = (tmp_path / "r.json").read_text()
+  module["main"](argv)
+  assert (tmp_path / "r.json").read_text() == first
   spec = importlib.util.spec_from_file_location("report", EXPERIMENTS / "report.py")
   report = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(report)
   assert "ps10_patterns" in report.verdict_table([record])
+
+
+def test_ps10_still_rising_and_equal_training_accuracy():
+  """The long run's stopping rule and the epoch of equal complex-train accuracy."""
+  module = runpy.run_path(str(EXPERIMENTS / "ps10_patterns.py"))
+  key = module["COMPLEX_TRAIN"]
+
+  def history(values):
+    return [{key: v, "epoch": i + 1} for i, v in enumerate(values)]
+
+  climbing = history(np.linspace(0.5, 0.9, 300))  # +0.2 per half budget
+  flat = history(np.r_[np.linspace(0.5, 0.9, 90), np.full(210, 0.9)])  # flat for 200+
+  assert module["still_rising"](climbing, 300) and not module["still_rising"](flat, 300)
+  slow = history(np.linspace(0.5, 0.5 + 0.019, 300))  # +0.0095 per half budget: stopped
+  assert not module["still_rising"](slow, 300)
+  decay = history([0.2, 0.5, 0.7, 0.95])
+  assert module["at_equal_training_accuracy"](decay, 0.6)["epoch"] == 3
+  assert module["at_equal_training_accuracy"](decay, 0.99)["epoch"] == 4  # never: the last
 
 
 def _check_record(record: dict, seeds: int = 2) -> None:

@@ -19,4 +19,4 @@ _step_decay = runpy.run_path(str(pathlib.Path(__file__).with_name("ps10_step_dec
 
 
 def get_config():
-  return dataclasses.replace(_step_decay["get_config"](), learning_rate=0.001)
+  return dataclasses.replace(_step_decay["get_config"](), learning_rate=0.01)

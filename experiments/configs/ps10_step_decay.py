@@ -27,14 +27,14 @@ patterns. The three-seed verdicts are in experiments/RESULTS.md (section 1).
 
 from lrsched.train import Config
 
-EPOCHS = 600
-BOUNDARIES = [150, 450]
+EPOCHS = 300
+BOUNDARIES = [75, 225]
 
 
 def get_config() -> Config:
   return Config(
-      data={"name": "ps10", "num_train": 8000, "num_test": 2000, "noise_fraction": 0.1,
-            "noise": "label_flip", "image_size": 1, "seed": 0},
+      data={"name": "ps10", "num_train": 8000, "num_test": 2000, "noise_fraction": 0.0,
+            "image_size": 1, "seed": 0},
       eval_train=True,
       model={"name": "mlp", "width": 512, "depth": 3},
       batch_size=128,

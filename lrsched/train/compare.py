@@ -88,8 +88,10 @@ def reading(rows: Sequence[Mapping[str, float]]) -> str:
   """One sentence that reads the table: who learned more, by how much (final epoch).
 
   With PS10's per-kind metrics it compares complex-pattern test accuracy and the share of
-  noisy training samples whose (wrong) label the network reproduces (memorization; chance
-  is 10%); otherwise test accuracy. One run: its numbers.
+  noisy training samples whose (wrong) label the network reproduces (memorization: 0% for a
+  model that ignores the noise, 100% for one that memorizes all of it), or says that the
+  labels are clean, so the gap is the schedules' own and no label-noise effect; otherwise
+  test accuracy. One run: its numbers.
 
   Example:
     >>> print(reading([{"run": "a", "test_accuracy": 0.8}, {"run": "b", "test_accuracy": 0.7}]))
@@ -119,6 +121,8 @@ def reading(rows: Sequence[Mapping[str, float]]) -> str:
   noise = "train_eval_accuracy_noise"
   if all(noise in r for r in rows):
     memorized = ", ".join(f"{r['run']} {100 * r[noise]:.1f}%" for r in ranked)
-    text += (f" Noisy training samples given their wrong label (memorized; chance 10%): "
-             f"{memorized}.")
+    text += (f" Noisy training samples given their wrong label (memorized; 0% none, 100% "
+             f"all): {memorized}.")
+  elif key.endswith("complex"):
+    text += " Clean labels: the gap is the schedules' own, not a label-noise effect."
   return text

@@ -73,6 +73,8 @@ def test_train_and_test_share_patterns_and_are_deterministic():
     ({"num_train": 0}, "num_train"),
     ({"image_size": 2.5}, "image_size"),
     ({"jitter": -1.0}, "jitter"),
+    ({"noise_jitter": -0.1, "noise": "label_flip"}, "noise_jitter"),
+    ({"noise_jitter": 0.02, "noise": "random_point"}, "noise_jitter applies to"),
 ])
 def test_bad_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
@@ -103,3 +105,25 @@ def test_label_flip_noise_keeps_the_pattern_and_changes_the_label():
                    noise_fraction=0.1).kinds.max() == 1
   with pytest.raises(ValueError, match="noise must be one of"):
     make_ps10("train", num_train=10, noise="flip")
+
+
+def test_noise_jitter_moves_only_the_flipped_samples_around_their_pattern():
+  kwargs = dict(num_train=2000, image_size=1, seed=4, noise_fraction=0.1, noise="label_flip")
+  base = make_ps10("train", **kwargs)
+  moved = make_ps10("train", noise_jitter=0.05, **kwargs)
+  np.testing.assert_array_equal(base.labels, moved.labels)
+  np.testing.assert_array_equal(base.kinds, moved.kinds)
+  flipped = base.kinds == 2
+  a, b = base.images[:, 0, 0], moved.images[:, 0, 0]
+  np.testing.assert_array_equal(a[~flipped], b[~flipped])
+  assert not np.isclose(a[flipped], b[flipped]).all(axis=1).any()
+  np.testing.assert_array_equal(a[flipped] == 0, b[flipped] == 0)  # same channels
+  # The offsets from the pattern point: std noise_jitter (0.05) instead of jitter (0.01).
+  simple, complex_ = ps10_patterns(4)
+  patterns = np.concatenate([simple.reshape(-1, 3), complex_.reshape(-1, 3)])
+
+  def offsets(vectors):
+    parts = np.where((vectors[:, 3:] == 0).all(1, keepdims=True), vectors[:, :3], vectors[:, 3:])
+    return np.linalg.norm(parts[:, None] - patterns[None], axis=-1).min(1)
+
+  assert 0.005 < np.median(offsets(a[flipped])) < 0.025 < np.median(offsets(b[flipped])) < 0.12

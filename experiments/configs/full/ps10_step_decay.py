@@ -1,7 +1,7 @@
 """Full scale: PS10 at 32x32 with 10% noise on WRN-16-4, step decay (You et al. Sec. 5).
 
 The full-scale counterpart of ``configs/ps10_step_decay.py`` (the README's main job and
-experiment 1 ran at CPU scale: 4x4 images, WRN-10-1, 8000 samples, 30 epochs): the
+experiment 1 run at CPU scale: an MLP on the 6 channel values, 8000 samples, 300 epochs): the
 paper's 32x32 images (CIFAR-10's size), 50,000 training samples (10% noise), a wider
 network and 90 epochs, 0.1 -> 0.01 -> 0.001 at epochs 30 and 60 (the paper's stage
 lengths are not given; our choice). On a GPU/TPU::
