@@ -26,10 +26,11 @@ Noise (``noise_fraction``, 10% in the paper's Fig. 10) comes in two models, ``no
   A flipped sample is drawn with the pattern's jitter, so it lies among clean samples of
   its pattern (about 4 for a complex pattern, 40 for a simple one at 8000 samples): at
   ``jitter=0.01`` an MLP reproduces ~5% of them, under any schedule. ``noise_jitter``
-  redraws the flipped samples' offsets with a larger deviation (0.02: about twice as far
-  from the pattern as its clean samples), which sets them apart enough to be memorized
-  while a model that memorizes them (1-nearest-neighbour) still loses accuracy on the
-  patterns.
+  redraws the flipped samples' offsets with a larger deviation, which sets them apart from
+  their pattern's clean samples (easier to memorize) and out of the way of its test samples
+  (memorizing them costs the patterns less): at 0.03, a 1-nearest-neighbour classifier,
+  which memorizes every sample, loses ~3 points of complex test accuracy to them, against
+  ~10 at 0.01 and ~2 for ``random_point`` noise (8000 samples, three draws).
 * ``"random_point"``: that fraction of the *training* samples are replaced by a uniform
   random point of
 ``[0, 1]^3`` in the simple or the complex channels (at random) with a uniformly
