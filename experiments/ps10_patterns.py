@@ -284,8 +284,9 @@ def per_seed_table(histories: dict[str, list[list[dict]]], seeds: list[int]) -> 
            "|---" * (6 + 2 * len(NOISES)) + "|"]
   for i, seed in enumerate(seeds):
     long, decay = histories[LONG][i], histories["clean/step decay"][i]
-    rule = ("the cap" if len(long) >= LONG_BUDGETS * budget and still_rising(long, budget)
-            else "the rule")
+    rule = ("the rule" if len(long) < LONG_BUDGETS * budget else
+            "the cap, still rising" if still_rising(long, budget) else
+            "the cap, where it also stopped rising")
     cells = [str(seed), str(len(long)), rule,
              f"{100 * long[budget - 1][COMPLEX_TRAIN]:.1f} / {100 * long[-1][COMPLEX_TRAIN]:.1f}",
              f"{100 * long[budget - 1][COMPLEX_TEST]:.1f} / {100 * long[-1][COMPLEX_TEST]:.1f}",
@@ -328,7 +329,7 @@ def plot(histories: dict[str, list[list[dict]]], decays: list[int], figures: pat
   fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside right center",
              fontsize="small")
   fig.suptitle(f"PS10 without noise (You et al. Fig. 9): mean of {len(histories[clean[0]])} "
-               f"seeds ±1 std; dashed: step decay's decays; x: a long run stopped rising")
+               f"seeds ±1 std; dashed: step decay's decays")
   save_figure(fig, figures / "ps10_fig9.png")
 
   fig = Figure(figsize=(13, 0.5 + 3.1 * len(NOISES)), layout="constrained")
