@@ -50,6 +50,12 @@ It writes ``experiments/results/ps10_patterns.json`` (per-seed final metrics, th
 run's length, and the claims with their verdicts, see experiments/RESULTS.md) and the
 figures ``experiments/figures/ps10_fig9.png`` and ``ps10_fig10.png`` (mean of seeds, +-1 std
 band, decays marked).
+
+Expected (three seeds, experiments/RESULTS.md section 1): step decay beats the best constant
+rate at the budget by ~12 points of complex test accuracy (87.5% against 75.0%), but the
+constant 0.001 at 5x the epochs matches it within 2 points (87.0%); the noise x schedule
+interaction is ~+2 points, not resolved; step decay memorizes ~20% of the flipped labels,
+the constant 0.001 ~8% (its chance level on patterns it has not learned).
 """
 
 from __future__ import annotations
