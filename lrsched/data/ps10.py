@@ -77,6 +77,14 @@ def ps10_patterns(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
   return simple, complex_
 
 
+def _place(vectors: np.ndarray, rows: np.ndarray, in_complex: np.ndarray,
+           points: np.ndarray) -> None:
+  """Writes ``points[i]`` into row ``rows[i]`` of ``vectors``: its complex channels (3-5)
+  where ``in_complex[i]``, else its simple ones (0-2)."""
+  for offset, where in ((0, ~in_complex), (3, in_complex)):
+    vectors[rows[where], offset:offset + 3] = points[where]
+
+
 def make_ps10(split: str = "train", *, num_train: int = 10_000, num_test: int = 2_000,
               noise_fraction: float = 0.0, noise: str = "random_point",
               image_size: int = 32, jitter: float = 0.01, noise_jitter: float | None = None,
@@ -139,8 +147,7 @@ def make_ps10(split: str = "train", *, num_train: int = 10_000, num_test: int = 
   points = centres + rng.normal(scale=jitter, size=centres.shape)
 
   vectors = np.zeros((n, CHANNELS), np.float32)
-  vectors[np.flatnonzero(is_simple), :3] = points[is_simple]
-  vectors[np.flatnonzero(~is_simple), 3:] = points[~is_simple]
+  _place(vectors, np.arange(num_clean), ~is_simple, points)
   if noise == "label_flip":
     # Half of the flipped samples simple, half complex; each gets another class's label.
     simple_rows, complex_rows = np.flatnonzero(is_simple), np.flatnonzero(~is_simple)
@@ -153,10 +160,7 @@ def make_ps10(split: str = "train", *, num_train: int = 10_000, num_test: int = 
     noise_points = rng.uniform(size=(num_noise, 3))
     noise_in_complex = rng.integers(0, 2, num_noise)
     noise_labels = rng.integers(0, NUM_CLASSES, num_noise)
-    noise_rows = np.arange(num_clean, n)
-    for offset in (0, 3):
-      rows = noise_rows[noise_in_complex == offset // 3]
-      vectors[rows, offset:offset + 3] = noise_points[noise_in_complex == offset // 3]
+    _place(vectors, np.arange(num_clean, n), noise_in_complex == 1, noise_points)
     all_labels = np.concatenate([labels, noise_labels])
     all_kinds = np.concatenate([kinds, np.full(num_noise, 2)])
 
@@ -164,9 +168,7 @@ def make_ps10(split: str = "train", *, num_train: int = 10_000, num_test: int = 
   if noise == "label_flip" and noise_jitter is not None and num_noise:
     # Drawn last, so that everything else is the sample set drawn without noise_jitter.
     moved = centres[flip] + rng.normal(scale=noise_jitter, size=(num_noise, 3))
-    offsets = np.where(is_simple[flip], 0, 3)
-    for offset in (0, 3):
-      vectors[flip[offsets == offset], offset:offset + 3] = moved[offsets == offset]
+    _place(vectors, flip, ~is_simple[flip], moved)
   images = np.broadcast_to(vectors[order, None, None, :], (n, image_size, image_size, CHANNELS))
   return ArrayDataset(np.ascontiguousarray(images), all_labels[order], NUM_CLASSES,
                       all_kinds[order], name=f"ps10:{split}")
