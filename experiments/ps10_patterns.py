@@ -214,6 +214,13 @@ def at_equal_training_accuracy(decay: list[dict], level: float) -> dict:
   return next((r for r in decay if r[COMPLEX_TRAIN] >= level), decay[-1])
 
 
+def equal_accuracy_records(histories: dict[str, list[list[dict]]], noise: str) -> list[dict]:
+  """Per seed, ``noise``'s step decay at the constant 0.001's final complex train accuracy."""
+  return [at_equal_training_accuracy(decay, small[-1][COMPLEX_TRAIN])
+          for decay, small in zip(histories[f"{noise}/step decay"],
+                                  histories[f"{noise}/constant 0.001"], strict=True)]
+
+
 def claims(histories: dict[str, list[list[dict]]], decays: list[int],
            nn: dict[str, list[dict]]) -> list[dict]:
   """The claims, each with the test stated in the module docstring and RESULTS.md."""
@@ -264,9 +271,7 @@ def claims(histories: dict[str, list[list[dict]]], decays: list[int],
     out.append(claim(f"with {noise} noise, the large initial rate suppresses memorizing the "
                      f"noise (final)", NOISE, decay, small, final(decay, NOISE),
                      final(small, NOISE), "<"))
-    levels = final(small, COMPLEX_TRAIN)
-    equal = [at_equal_training_accuracy(h, level)
-             for h, level in zip(histories[decay], levels, strict=True)]
+    equal = equal_accuracy_records(histories, noise)
     out.append(claim(f"with {noise} noise, the large initial rate suppresses memorizing the "
                      f"noise (at equal complex-train accuracy)", NOISE,
                      f"{decay} @ the constant's final complex train accuracy", small,
@@ -282,6 +287,7 @@ def claims(histories: dict[str, list[list[dict]]], decays: list[int],
 def per_seed_table(histories: dict[str, list[list[dict]]], seeds: list[int]) -> str:
   """The long run and the equal-accuracy memorization, per seed (markdown with caption)."""
   budget = len(histories["clean/step decay"][0])
+  equal_at = [equal_accuracy_records(histories, noise) for noise in NOISES]
   lines = ["| seed | constant 0.001: epochs | stopped by | complex train at "
            f"{budget} / final (%) | complex test at {budget} / final (%) | step decay: "
            "complex test (%) |" + "".join(
@@ -298,11 +304,10 @@ def per_seed_table(histories: dict[str, list[list[dict]]], seeds: list[int]) -> 
              f"{100 * long[budget - 1][COMPLEX_TRAIN]:.1f} / {100 * long[-1][COMPLEX_TRAIN]:.1f}",
              f"{100 * long[budget - 1][COMPLEX_TEST]:.1f} / {100 * long[-1][COMPLEX_TEST]:.1f}",
              f"{100 * decay[-1][COMPLEX_TEST]:.1f}"]
-    for noise in NOISES:
+    for noise, equal in zip(NOISES, equal_at, strict=True):
       noisy, small = histories[f"{noise}/step decay"][i], histories[f"{noise}/constant 0.001"][i]
-      equal = at_equal_training_accuracy(noisy, small[-1][COMPLEX_TRAIN])
-      cells += [str(equal["epoch"]), f"{100 * equal[NOISE]:.1f} / {100 * noisy[-1][NOISE]:.1f}"
-                f" / {100 * small[-1][NOISE]:.1f}"]
+      cells += [str(equal[i]["epoch"]), f"{100 * equal[i][NOISE]:.1f} / "
+                f"{100 * noisy[-1][NOISE]:.1f} / {100 * small[-1][NOISE]:.1f}"]
     lines.append("| " + " | ".join(cells) + " |")
   lines += ["", f"Per seed: the clean constant 0.001's training to convergence (chunks of "
             f"{budget} epochs while still rising, at most {LONG_BUDGETS * budget}), and "
